@@ -1,0 +1,126 @@
+//! HTTP sink config, checked at load.
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+use serde_json::{Map, Value};
+
+use crate::act::sinks::SinkErrors;
+use crate::config::SecretRef;
+use crate::config::RawSink;
+
+/// Where a body field's value comes from.
+#[derive(Debug, Clone)]
+pub struct FieldSource {
+    /// `input`, `output` or `run`.
+    pub root: &'static str,
+    /// JSON pointer inside that root.
+    pub pointer: String,
+}
+
+#[derive(Debug)]
+pub struct HttpSinkConfig {
+    pub method: reqwest::Method,
+    pub url: reqwest::Url,
+    /// Resolved headers; secret ones are marked sensitive.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub fields: Vec<(String, FieldSource)>,
+    pub max_attempts: u32,
+    pub timeout: Duration,
+}
+
+/// Header names whose values must come from a secret reference.
+fn is_sensitive(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "authorization" || n == "cookie" || ["token", "secret", "key", "password", "signature"].iter().any(|w| n.contains(w))
+}
+
+impl HttpSinkConfig {
+    pub fn load(raw: &RawSink, dir: &Path) -> Result<HttpSinkConfig, SinkErrors> {
+        let mut errors: SinkErrors = Vec::new();
+        let mut err = |path: &[&str], msg: String| errors.push((path.iter().map(|s| s.to_string()).collect(), msg));
+        let method = raw.method.as_deref().unwrap_or("POST").to_ascii_uppercase();
+        let method = match method.as_str() {
+            "POST" | "PUT" | "PATCH" => reqwest::Method::from_bytes(method.as_bytes()).ok(),
+            other => {
+                err(&["method"], format!("`{other}` is not one of POST, PUT, PATCH"));
+                None
+            }
+        };
+        let url = match reqwest::Url::parse(&raw.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+            Ok(u) => {
+                err(&["url"], format!("`{}` must be an http or https URL with a host (scheme `{}`)", raw.url, u.scheme()));
+                None
+            }
+            Err(e) => {
+                err(&["url"], format!("`{}` is not a valid URL: {e}", raw.url));
+                None
+            }
+        };
+        let mut headers = Vec::new();
+        for (name, value) in &raw.headers {
+            let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+                err(&["headers", name], "is not a valid header name".into());
+                continue;
+            };
+            let resolved = match SecretRef::parse(value, dir) {
+                Some(Ok(r)) => r.resolve().map(|s| (s.expose().to_string(), true)),
+                Some(Err(e)) => Err(e),
+                None if is_sensitive(name) => {
+                    Err("this header carries a secret: reference it as `env:NAME` or `file:/path`".into())
+                }
+                None => Ok((value.clone(), false)),
+            };
+            match resolved.and_then(|(v, secret)| {
+                HeaderValue::from_str(&v).map(|mut hv| {
+                    hv.set_sensitive(secret);
+                    hv
+                }).map_err(|_| "the value is not a valid header value".to_string())
+            }) {
+                Ok(hv) => headers.push((header, hv)),
+                Err(e) => err(&["headers", name], e),
+            }
+        }
+        let mut fields = Vec::new();
+        for (name, source) in &raw.fields {
+            let parsed = ["input", "output", "run"].iter().find_map(|root| {
+                let rest = source.strip_prefix('/')?.strip_prefix(root)?;
+                (rest.is_empty() || rest.starts_with('/')).then(|| FieldSource { root, pointer: rest.to_string() })
+            });
+            match parsed {
+                Some(f) => fields.push((name.clone(), f)),
+                None => err(&["fields", name], format!("`{source}` must be a JSON pointer starting with /input, /output or /run")),
+            }
+        }
+        if raw.fields.is_empty() {
+            err(&["fields"], "declare at least one body field".into());
+        }
+        match (method, url) {
+            (Some(method), Some(url)) if errors.is_empty() => Ok(HttpSinkConfig {
+                method,
+                url,
+                headers,
+                fields,
+                max_attempts: raw.max_attempts.unwrap_or(8).max(1),
+                timeout: Duration::from_millis(raw.timeout_ms.unwrap_or(10_000)),
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// The JSON body: each declared field from its pointer (null if absent).
+    pub fn body(&self, input: &Value, output: &Value, run: &Value) -> Value {
+        let mut map = Map::new();
+        for (name, src) in &self.fields {
+            let root = match src.root {
+                "input" => input,
+                "output" => output,
+                _ => run,
+            };
+            map.insert(name.clone(), root.pointer(&src.pointer).cloned().unwrap_or(Value::Null));
+        }
+        Value::Object(map)
+    }
+}

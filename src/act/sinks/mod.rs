@@ -1,0 +1,76 @@
+//! Sinks, one folder each. Adding a sink: a folder, a variant of
+//! [`SinkConfig`] and of [`Sink`]'s dispatch. The outbox worker never
+//! learns sink names.
+
+pub mod http;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::config::RawSink;
+
+/// A declared sink.
+#[derive(Debug)]
+pub enum SinkConfig {
+    Http(http::HttpSinkConfig),
+}
+
+/// Problems as (key path inside `sink`, message).
+pub type SinkErrors = Vec<(Vec<String>, String)>;
+
+impl SinkConfig {
+    pub fn load(raw: &RawSink, dir: &Path) -> Result<SinkConfig, SinkErrors> {
+        match raw.kind.as_str() {
+            "http" => http::HttpSinkConfig::load(raw, dir).map(SinkConfig::Http),
+            other => Err(vec![(vec!["kind".into()], format!("`{other}` is not a sink kind; known kinds: `http`"))]),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SinkConfig::Http(_) => "http",
+        }
+    }
+
+    /// Where the action goes, for the audit (never secrets).
+    pub fn target(&self) -> String {
+        match self {
+            SinkConfig::Http(c) => format!("{} {}", c.method, c.url),
+        }
+    }
+
+    pub fn max_attempts(&self) -> u32 {
+        match self {
+            SinkConfig::Http(c) => c.max_attempts,
+        }
+    }
+
+    /// Build the action body from the run's data.
+    pub fn body(&self, input: &Value, output: &Value, run: &Value) -> Value {
+        match self {
+            SinkConfig::Http(c) => c.body(input, output, run),
+        }
+    }
+
+    /// Deliver one action.
+    pub async fn deliver(&self, client: &reqwest::Client, body: &Value, key: &str) -> Result<Receipt, DeliveryError> {
+        match self {
+            SinkConfig::Http(c) => http::deliver(c, client, body, key).await,
+        }
+    }
+}
+
+/// A confirmed delivery.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub status: u16,
+}
+
+/// A failed delivery; the sink decides whether it is worth retrying.
+#[derive(Debug, Clone)]
+pub struct DeliveryError {
+    pub transient: bool,
+    pub status: Option<u16>,
+    pub message: String,
+}

@@ -1,0 +1,91 @@
+//! Clap structs only.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "seam", version, about = "The AI integration layer: validated inputs, versioned prompts, bounded model calls, verified outputs, exactly-once actions, a hash-chained audit log.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// Config file.
+    #[arg(long, short, env = "SEAM_CONFIG", default_value = "seam.toml")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API and run the outbox worker.
+    Serve {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Override `[server] listen` (use 127.0.0.1:0 for a free port).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Validate the config; every problem is reported with file, line and key.
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Run a JSONL file through a pipeline (one result line per input line).
+    Run {
+        pipeline: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Input file, one JSON event per line.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Runs in flight at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Seconds to wait for queued actions to be delivered before exiting.
+        #[arg(long, default_value_t = 30)]
+        drain_secs: u64,
+    },
+    /// Inspect the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Serve a provider simulator speaking the OpenAI wire format.
+    #[command(after_long_help = "")] // TEMP
+    Simulate {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+        /// Faults to inject; see below.
+        #[arg(long, default_value = "")]
+        faults: String,
+        /// Seed for outputs and fault draws.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole hash chain; names the first broken record.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Print a run's records, layer by layer.
+    Show {
+        run_id: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}

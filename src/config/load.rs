@@ -1,0 +1,337 @@
+//! Stage two: check every entry, resolve files, compile schemas and
+//! templates, and collect *every* problem with its file, line and key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use super::locate::Locator;
+use super::model::{Config, ModelConfig, Pipeline, ProviderConfig, ServerConfig, StoreConfig, Synchronous};
+use super::raw::{RawConfig, RawModel, RawPipeline, RawProvider, RawServer, RawStore};
+use super::secret::SecretRef;
+use crate::act::sinks::SinkConfig;
+use crate::flags::Flag;
+use crate::infer::{ProviderKind, RetryPolicy};
+use crate::prompt::PromptTemplate;
+use crate::schema::JsonSchema;
+
+/// One problem in the config.
+#[derive(Debug, Clone)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    /// Dotted key path, e.g. `pipelines.triage.model`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": {}", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Every problem found, in file order.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Collects errors while checking, each placed by its key path.
+struct Report<'a> {
+    file: &'a Path,
+    loc: &'a Locator,
+    errors: Vec<ConfigError>,
+}
+
+impl Report<'_> {
+    fn at(&mut self, path: &[&str], message: impl Into<String>) {
+        let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        self.push(path, message.into());
+    }
+
+    fn push(&mut self, path: Vec<String>, message: String) {
+        self.errors.push(ConfigError {
+            file: self.file.to_path_buf(),
+            line: self.loc.line_of(&path),
+            key: path.join("."),
+            message,
+        });
+    }
+
+    /// Deserialise one entry on its own, so its error names a key inside it.
+    fn entry<T: DeserializeOwned>(&mut self, prefix: &[&str], value: &toml::Value) -> Option<T> {
+        let text = match toml::to_string(value) {
+            Ok(t) => t,
+            Err(_) => {
+                self.at(prefix, "must be a table");
+                return None;
+            }
+        };
+        match toml::from_str::<T>(&text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let mut path: Vec<String> = prefix.iter().map(|s| s.to_string()).collect();
+                if let Some(span) = e.span() {
+                    path.extend(Locator::new(&text).path_at(span.start));
+                }
+                self.push(path, e.message().to_string());
+                None
+            }
+        }
+    }
+}
+
+/// Load and validate a config file.
+pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
+    let one = |line, message: String| {
+        ConfigErrors(vec![ConfigError { file: file.to_path_buf(), line, key: String::new(), message }])
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| one(None, format!("cannot read config: {e}")))?;
+    let loc = Locator::new(&text);
+    let raw: RawConfig = match toml::from_str(&text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let (line, key) = match e.span() {
+                Some(span) => (Some(loc.line_at(span.start)), loc.path_at(span.start).join(".")),
+                None => (None, String::new()),
+            };
+            return Err(ConfigErrors(vec![ConfigError {
+                file: file.to_path_buf(),
+                line,
+                key,
+                message: e.message().to_string(),
+            }]));
+        }
+    };
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut report = Report { file, loc: &loc, errors: Vec::new() };
+
+    let server = raw
+        .server
+        .as_ref()
+        .map_or(Some(RawServer::default()), |v| report.entry::<RawServer>(&["server"], v))
+        .and_then(|s| check_server(&mut report, s));
+    let store = raw
+        .store
+        .as_ref()
+        .map_or(Some(RawStore::default()), |v| report.entry::<RawStore>(&["store"], v))
+        .and_then(|s| check_store(&mut report, &dir, s));
+
+    let mut providers = BTreeMap::new();
+    for (name, value) in &raw.providers {
+        if let Some(p) = report.entry::<RawProvider>(&["providers", name], value)
+            && let Some(p) = check_provider(&mut report, &dir, name, p)
+        {
+            providers.insert(name.clone(), Arc::new(p));
+        }
+    }
+    let mut models = BTreeMap::new();
+    for (name, value) in &raw.models {
+        if let Some(m) = report.entry::<RawModel>(&["models", name], value) {
+            if !raw.providers.contains_key(&m.provider) {
+                report.at(&["models", name, "provider"], format!("provider `{}` is not declared in [providers]", m.provider));
+            }
+            if m.context_window == 0 {
+                report.at(&["models", name, "context_window"], "must be greater than 0");
+            }
+            models.insert(
+                name.clone(),
+                Arc::new(ModelConfig {
+                    name: name.clone(),
+                    provider: m.provider,
+                    upstream: m.upstream,
+                    input_price_per_mtok: m.input_price_per_mtok,
+                    output_price_per_mtok: m.output_price_per_mtok,
+                    context_window: m.context_window,
+                }),
+            );
+        }
+    }
+    let mut pipelines = BTreeMap::new();
+    for (name, value) in &raw.pipelines {
+        if let Some(p) = report.entry::<RawPipeline>(&["pipelines", name], value)
+            && let Some(p) = check_pipeline(&mut report, &dir, name, p, &raw)
+        {
+            pipelines.insert(name.clone(), Arc::new(p));
+        }
+    }
+
+    match (server, store) {
+        (Some(server), Some(store)) if report.errors.is_empty() => Ok(Config {
+            file: file.to_path_buf(),
+            server,
+            store,
+            providers,
+            models,
+            pipelines,
+        }),
+        _ => {
+            let mut errors = report.errors;
+            errors.sort_by_key(|e| e.line.unwrap_or(0));
+            Err(ConfigErrors(errors))
+        }
+    }
+}
+
+fn check_server(r: &mut Report<'_>, s: RawServer) -> Option<ServerConfig> {
+    let listen = s.listen.as_deref().unwrap_or("127.0.0.1:8080");
+    let listen = match listen.parse() {
+        Ok(a) => a,
+        Err(e) => {
+            r.at(&["server", "listen"], format!("`{listen}` is not an address like 127.0.0.1:8080: {e}"));
+            return None;
+        }
+    };
+    Some(ServerConfig {
+        listen,
+        request_timeout: Duration::from_millis(s.request_timeout_ms.unwrap_or(60_000)),
+        outbox_concurrency: s.outbox_concurrency.unwrap_or(16).max(1),
+    })
+}
+
+fn check_store(r: &mut Report<'_>, dir: &Path, s: RawStore) -> Option<StoreConfig> {
+    let synchronous = match s.synchronous.as_deref().unwrap_or("full") {
+        "full" => Synchronous::Full,
+        "normal" => Synchronous::Normal,
+        other => {
+            r.at(&["store", "synchronous"], format!("`{other}` is not one of `full`, `normal`"));
+            return None;
+        }
+    };
+    Some(StoreConfig {
+        path: dir.join(s.path.as_deref().unwrap_or(".seam/seam.db")),
+        synchronous,
+        group_commit_max: s.group_commit_max.unwrap_or(256).max(1),
+    })
+}
+
+fn check_url(r: &mut Report<'_>, path: &[&str], text: &str) -> Option<reqwest::Url> {
+    match reqwest::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
+        Ok(url) => {
+            r.at(path, format!("`{text}` must be an http or https URL with a host (scheme `{}`)", url.scheme()));
+            None
+        }
+        Err(e) => {
+            r.at(path, format!("`{text}` is not a valid URL: {e}"));
+            None
+        }
+    }
+}
+
+fn check_provider(r: &mut Report<'_>, dir: &Path, name: &str, p: RawProvider) -> Option<ProviderConfig> {
+    let kind = match ProviderKind::parse(&p.kind) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            r.at(&["providers", name, "kind"], e);
+            None
+        }
+    };
+    let url = check_url(r, &["providers", name, "base_url"], &p.base_url);
+    let api_key = match p.api_key.as_deref().map(|k| SecretRef::parse_required(k, dir)) {
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            r.at(&["providers", name, "api_key"], e);
+            return None;
+        }
+        None => None,
+    };
+    Some(ProviderConfig {
+        name: name.to_string(),
+        kind: kind?,
+        base_url: url?.as_str().trim_end_matches('/').to_string(),
+        api_key,
+        timeout: Duration::from_millis(p.timeout_ms.unwrap_or(30_000)),
+    })
+}
+
+fn load_schema(r: &mut Report<'_>, dir: &Path, path: &[&str], file: &str) -> Option<JsonSchema> {
+    JsonSchema::load(&dir.join(file)).map_err(|e| r.at(path, e)).ok()
+}
+
+fn check_pipeline(r: &mut Report<'_>, dir: &Path, name: &str, p: RawPipeline, raw: &RawConfig) -> Option<Pipeline> {
+    let key = |k: &'static str| -> [&str; 3] { ["pipelines", name, k] };
+    let input_schema = load_schema(r, dir, &key("input_schema"), &p.input_schema);
+    let output_schema = load_schema(r, dir, &key("output_schema"), &p.output_schema);
+    let prompt = PromptTemplate::load(&dir.join(&p.prompt), p.system_prompt.as_deref().map(|s| dir.join(s)))
+        .map_err(|(which, e)| r.at(&key(if which { "system_prompt" } else { "prompt" }), e))
+        .ok();
+    if !raw.models.contains_key(&p.model) {
+        r.at(&key("model"), format!("model `{}` is not declared in [models]", p.model));
+    }
+    for (i, fallback) in p.fallbacks.iter().enumerate() {
+        if !raw.models.contains_key(fallback) {
+            let idx = i.to_string();
+            r.at(&["pipelines", name, "fallbacks", &idx], format!("model `{fallback}` is not declared in [models]"));
+        }
+    }
+    let flag = Flag::parse(p.flag.as_deref().unwrap_or("on")).map_err(|e| r.at(&key("flag"), e)).ok();
+    if let Some(ptr) = &p.event_id
+        && !ptr.starts_with('/')
+    {
+        r.at(&key("event_id"), format!("`{ptr}` is not a JSON pointer (it must start with `/`)"));
+    }
+    if let Some(t) = p.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        r.at(&key("temperature"), "must be between 0 and 2");
+    }
+    let retry = RetryPolicy {
+        max_attempts: p.retry.max_attempts.unwrap_or(3).max(1),
+        base_delay: Duration::from_millis(p.retry.base_delay_ms.unwrap_or(100)),
+        max_delay: Duration::from_millis(p.retry.max_delay_ms.unwrap_or(2_000)),
+    };
+    if retry.base_delay > retry.max_delay {
+        r.at(&["pipelines", name, "retry", "base_delay_ms"], "must not exceed max_delay_ms");
+    }
+    let sink = SinkConfig::load(&p.sink, dir).map_err(|errs| {
+        for (k, e) in errs {
+            let mut path = vec!["pipelines".to_string(), name.to_string(), "sink".to_string()];
+            path.extend(k);
+            r.push(path, e);
+        }
+    });
+    let mut models = vec![p.model];
+    models.extend(p.fallbacks);
+    Some(Pipeline {
+        name: name.to_string(),
+        description: p.description,
+        input_schema: input_schema?,
+        prompt: prompt?,
+        models,
+        output_schema: output_schema?,
+        max_output_tokens: p.max_output_tokens.unwrap_or(1024),
+        temperature: p.temperature.unwrap_or(0.0),
+        flag: flag?,
+        event_id: p.event_id,
+        retry,
+        max_repairs: p.retry.max_repairs.unwrap_or(2),
+        request_timeout: p.timeouts.request_ms.map(Duration::from_millis),
+        run_timeout: Duration::from_millis(p.timeouts.run_ms.unwrap_or(60_000)),
+        sink: sink.ok()?,
+    })
+}

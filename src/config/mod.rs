@@ -1,0 +1,14 @@
+//! Configuration: `raw.rs` (serde, strict) → `load.rs` (validate, resolve
+//! files, compile schemas and templates) → `model.rs` (the checked types
+//! the pipeline uses). `locate.rs` maps keys to lines for error reports.
+
+mod load;
+mod locate;
+mod model;
+mod raw;
+mod secret;
+
+pub use load::{load, ConfigError, ConfigErrors};
+pub use model::{Config, ModelConfig, Pipeline, ProviderConfig, ServerConfig, StoreConfig, Synchronous};
+pub use raw::RawSink;
+pub use secret::{Secret, SecretRef};

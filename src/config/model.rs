@@ -1,0 +1,119 @@
+//! Stage three: validated configuration. No `Option`s for things that must
+//! be known; files are read, schemas and templates compiled.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::act::sinks::SinkConfig;
+use crate::config::SecretRef;
+use crate::flags::Flag;
+use crate::infer::{ProviderKind, RetryPolicy};
+use crate::prompt::PromptTemplate;
+use crate::schema::JsonSchema;
+
+#[derive(Debug)]
+pub struct Config {
+    /// The file it was loaded from.
+    pub file: PathBuf,
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub providers: BTreeMap<String, Arc<ProviderConfig>>,
+    pub models: BTreeMap<String, Arc<ModelConfig>>,
+    pub pipelines: BTreeMap<String, Arc<Pipeline>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub request_timeout: Duration,
+    pub outbox_concurrency: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// fsync the WAL at every commit group.
+    Full,
+    /// fsync at checkpoints only: survives a crash of seam, not of the OS.
+    Normal,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    pub synchronous: Synchronous,
+    pub group_commit_max: usize,
+}
+
+#[derive(Debug)]
+pub struct ProviderConfig {
+    pub name: String,
+    pub kind: ProviderKind,
+    pub base_url: String,
+    pub api_key: Option<SecretRef>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug)]
+pub struct ModelConfig {
+    pub name: String,
+    pub provider: String,
+    pub upstream: String,
+    pub input_price_per_mtok: u64,
+    pub output_price_per_mtok: u64,
+    pub context_window: u32,
+}
+
+impl ModelConfig {
+    /// Cost in micro-dollars, rounded up so spend is never under-reported.
+    pub fn cost_micros(&self, input_tokens: u64, output_tokens: u64) -> u64 {
+        let numerator = u128::from(input_tokens) * u128::from(self.input_price_per_mtok)
+            + u128::from(output_tokens) * u128::from(self.output_price_per_mtok);
+        u64::try_from(numerator.div_ceil(1_000_000)).unwrap_or(u64::MAX)
+    }
+}
+
+#[derive(Debug)]
+pub struct Pipeline {
+    pub name: String,
+    pub description: Option<String>,
+    pub input_schema: JsonSchema,
+    pub prompt: PromptTemplate,
+    /// Primary model first, then fallbacks.
+    pub models: Vec<String>,
+    pub output_schema: JsonSchema,
+    pub max_output_tokens: u32,
+    pub temperature: f64,
+    pub flag: Flag,
+    /// JSON pointer into the input naming the event, if declared.
+    pub event_id: Option<String>,
+    pub retry: RetryPolicy,
+    pub max_repairs: u32,
+    /// Per provider call; `None` uses the provider's timeout.
+    pub request_timeout: Option<Duration>,
+    pub run_timeout: Duration,
+    pub sink: SinkConfig,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_rounds_up_in_micro_dollars() {
+        let m = ModelConfig {
+            name: "m".into(),
+            provider: "p".into(),
+            upstream: "u".into(),
+            input_price_per_mtok: 150_000,
+            output_price_per_mtok: 600_000,
+            context_window: 1000,
+        };
+        // 1000 in × 0.15 $/M = 150 µ$, 100 out × 0.6 $/M = 60 µ$.
+        assert_eq!(m.cost_micros(1000, 100), 210);
+        assert_eq!(m.cost_micros(1, 0), 1);
+        assert_eq!(m.cost_micros(0, 0), 0);
+    }
+}

@@ -1,0 +1,162 @@
+//! Stage one of config loading: serde types that mirror the TOML exactly.
+//!
+//! Every struct denies unknown keys. Nothing here is validated beyond types;
+//! `load.rs` turns these into the checked types of `model.rs`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The whole file. Entries of `providers`, `models` and `pipelines` are kept
+/// as raw TOML here and deserialised one by one, so that one bad entry does
+/// not hide the problems of the others.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: Option<toml::Value>,
+    #[serde(default)]
+    pub store: Option<toml::Value>,
+    #[serde(default)]
+    pub providers: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub models: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub pipelines: BTreeMap<String, toml::Value>,
+}
+
+/// `[server]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    /// Address to listen on, default `127.0.0.1:8080`.
+    pub listen: Option<String>,
+    /// Upper bound on one HTTP request, default 60000.
+    pub request_timeout_ms: Option<u64>,
+    /// Outbox delivery workers (concurrent deliveries), default 16.
+    pub outbox_concurrency: Option<usize>,
+}
+
+/// `[store]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// SQLite file, relative to the config file's folder. Default `.seam/seam.db`.
+    pub path: Option<String>,
+    /// `full` (fsync every commit group; the default) or `normal` (WAL
+    /// durable against process crash, not power loss).
+    pub synchronous: Option<String>,
+    /// Most writes committed together in one transaction, default 256.
+    pub group_commit_max: Option<usize>,
+}
+
+/// `[providers.NAME]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    /// `openai` (OpenAI Chat Completions and compatible servers).
+    pub kind: String,
+    /// Base URL including the version path, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    /// `env:NAME` or `file:/path`; never the key itself.
+    pub api_key: Option<String>,
+    /// Per-request timeout, default 30000.
+    pub timeout_ms: Option<u64>,
+}
+
+/// `[models.NAME]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// Name of a `[providers.*]` entry.
+    pub provider: String,
+    /// The model name the provider knows, e.g. `gpt-4o-mini`.
+    pub upstream: String,
+    /// Micro-dollars per million input tokens (USD 0.15 → 150000).
+    pub input_price_per_mtok: u64,
+    /// Micro-dollars per million output tokens.
+    pub output_price_per_mtok: u64,
+    /// Context window in tokens.
+    pub context_window: u32,
+}
+
+/// `[pipelines.NAME]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipeline {
+    /// Human description.
+    pub description: Option<String>,
+    /// JSON Schema file for the input event.
+    pub input_schema: String,
+    /// Jinja template file rendering the user message.
+    pub prompt: String,
+    /// Optional Jinja template file for the system message, appended to
+    /// the built-in system fragment.
+    pub system_prompt: Option<String>,
+    /// Primary model (a `[models.*]` name).
+    pub model: String,
+    /// Models tried in order when the primary is unavailable.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+    /// JSON Schema file the model output must satisfy.
+    pub output_schema: String,
+    /// Upper bound on output tokens per call, default 1024.
+    pub max_output_tokens: Option<u32>,
+    /// Sampling temperature, default 0.
+    pub temperature: Option<f64>,
+    /// `on` (default) or `off`.
+    pub flag: Option<String>,
+    /// JSON pointer into the input that identifies the event (for
+    /// idempotency keys), e.g. `/ticket_id`. Default: hash of the input.
+    pub event_id: Option<String>,
+    #[serde(default)]
+    pub retry: RawRetry,
+    #[serde(default)]
+    pub timeouts: RawTimeouts,
+    pub sink: RawSink,
+}
+
+/// `[pipelines.NAME.retry]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    /// Attempts per model for transient provider errors, default 3.
+    pub max_attempts: Option<u32>,
+    /// First backoff ceiling, default 100.
+    pub base_delay_ms: Option<u64>,
+    /// Largest backoff ceiling, default 2000.
+    pub max_delay_ms: Option<u64>,
+    /// Extra calls that feed validation errors back to the model, default 2.
+    pub max_repairs: Option<u32>,
+}
+
+/// `[pipelines.NAME.timeouts]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeouts {
+    /// One provider call, default: the provider's `timeout_ms`.
+    pub request_ms: Option<u64>,
+    /// The whole run, retries included, default 60000.
+    pub run_ms: Option<u64>,
+}
+
+/// `[pipelines.NAME.sink]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSink {
+    /// `http`.
+    pub kind: String,
+    /// HTTP method, default `POST`.
+    pub method: Option<String>,
+    /// Fixed target URL. The model never chooses it.
+    pub url: String,
+    /// Header name → `env:NAME`/`file:/path` secret or a plain non-secret value.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Body field → JSON pointer into `/input`, `/output` or `/run`.
+    pub fields: BTreeMap<String, String>,
+    /// Delivery attempts before dead-lettering, default 8.
+    pub max_attempts: Option<u32>,
+    /// Per-delivery timeout, default 10000.
+    pub timeout_ms: Option<u64>,
+}

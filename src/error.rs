@@ -1,0 +1,164 @@
+//! `seam::Error` and its six classes.
+//!
+//! Every error a run can end with is one variant here; each variant belongs
+//! to exactly one [`ErrorClass`], and the class decides whether the error is
+//! retried and (unless the variant needs a more precise one) the HTTP status.
+
+use serde::Serialize;
+
+use crate::infer::ProviderError;
+use crate::schema::FieldError;
+use crate::store::StoreError;
+
+/// The six classes of DESIGN.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Worth retrying later: upstream outages, timeouts, store hiccups.
+    Transient,
+    /// The caller sent something wrong (bad JSON, unknown pipeline).
+    Client,
+    /// Data broke a contract: input or model output failed its schema.
+    Data,
+    /// seam or a provider is misconfigured (bad key, bad config).
+    Configuration,
+    /// A cost cap or budget refused the work.
+    Budget,
+    /// A safety check refused the work.
+    Safety,
+}
+
+impl ErrorClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Transient => "transient",
+            ErrorClass::Client => "client",
+            ErrorClass::Data => "data",
+            ErrorClass::Configuration => "configuration",
+            ErrorClass::Budget => "budget",
+            ErrorClass::Safety => "safety",
+        }
+    }
+
+    /// Whether work that failed with this class may be tried again.
+    pub fn retryable(self) -> bool {
+        matches!(self, ErrorClass::Transient)
+    }
+
+    /// The default HTTP status for the class.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorClass::Transient => 503,
+            ErrorClass::Client => 400,
+            ErrorClass::Data => 422,
+            ErrorClass::Configuration => 500,
+            ErrorClass::Budget => 402,
+            ErrorClass::Safety => 403,
+        }
+    }
+}
+
+/// An error that ends a run or a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid request: {0}")]
+    BadRequest(String),
+    #[error("pipeline `{0}` is not declared")]
+    PipelineNotFound(String),
+    #[error("run `{0}` not found")]
+    RunNotFound(String),
+    #[error("input failed validation against the pipeline's input schema ({} error(s))", .0.len())]
+    InputInvalid(Vec<FieldError>),
+    #[error("prompt could not be rendered: {0}")]
+    Prompt(String),
+    #[error("model output failed the output schema after {attempts} attempt(s): {detail}")]
+    OutputInvalid { attempts: u32, detail: String },
+    #[error("provider: {0}")]
+    Provider(#[from] ProviderError),
+    #[error("run deadline of {0} ms exceeded")]
+    Deadline(u64),
+    #[error("pipeline `{0}` is switched off")]
+    Disabled(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl Error {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::BadRequest(_) | Error::PipelineNotFound(_) | Error::RunNotFound(_) => {
+                ErrorClass::Client
+            }
+            Error::InputInvalid(_) | Error::OutputInvalid { .. } => ErrorClass::Data,
+            Error::Provider(e) => e.class(),
+            Error::Deadline(_) | Error::Store(_) => ErrorClass::Transient,
+            Error::Prompt(_) | Error::Disabled(_) | Error::Config(_) => ErrorClass::Configuration,
+        }
+    }
+
+    /// The stable `type` string of the JSON error body.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Error::BadRequest(_) => "invalid_request",
+            Error::PipelineNotFound(_) | Error::RunNotFound(_) => "not_found",
+            Error::InputInvalid(_) => "input_invalid",
+            Error::Prompt(_) => "prompt_error",
+            Error::OutputInvalid { .. } => "output_invalid",
+            Error::Provider(e) => e.type_name(),
+            Error::Deadline(_) => "deadline_exceeded",
+            Error::Disabled(_) => "pipeline_disabled",
+            Error::Config(_) => "configuration",
+            Error::Store(_) => "store_unavailable",
+        }
+    }
+
+    /// HTTP status: the class default, refined where a client can act on it.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::PipelineNotFound(_) | Error::RunNotFound(_) => 404,
+            // The model, not the caller, produced the bad data.
+            Error::OutputInvalid { .. } => 502,
+            Error::Deadline(_) => 504,
+            Error::Disabled(_) => 503,
+            Error::Provider(e) => e.status(),
+            other => other.class().status(),
+        }
+    }
+
+    /// Field errors with JSON pointers, for `input_invalid`.
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            Error::InputInvalid(errors) => errors,
+            _ => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_transient_is_retryable() {
+        for class in [
+            ErrorClass::Client,
+            ErrorClass::Data,
+            ErrorClass::Configuration,
+            ErrorClass::Budget,
+            ErrorClass::Safety,
+        ] {
+            assert!(!class.retryable(), "{class:?}");
+        }
+        assert!(ErrorClass::Transient.retryable());
+    }
+
+    #[test]
+    fn statuses_follow_classes() {
+        assert_eq!(Error::InputInvalid(vec![]).status(), 422);
+        assert_eq!(Error::PipelineNotFound("x".into()).status(), 404);
+        assert_eq!(Error::BadRequest("x".into()).status(), 400);
+        assert_eq!(Error::Deadline(5).class(), ErrorClass::Transient);
+    }
+}

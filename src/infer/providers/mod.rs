@@ -1,0 +1,3 @@
+//! One file per provider wire format.
+
+pub mod openai;

@@ -1,0 +1,34 @@
+//! seam: the AI integration layer.
+//!
+//! Modules are listed in the order an event travels through them: a trigger
+//! hands an event to `pipeline`, which drives the seven layers (`ingest`,
+//! `prompt`, `infer`, `output`, `act`, `audit`, `flags`/`telemetry`), with all
+//! state kept behind the `store` traits. `server` and `cli` are the two edges.
+
+pub mod error;
+
+pub mod config;
+
+pub mod pipeline;
+
+pub mod ingest;
+pub mod prompt;
+pub mod infer;
+pub mod output;
+pub mod act;
+pub mod audit;
+pub mod flags;
+pub mod telemetry;
+
+pub mod store;
+
+pub mod server;
+pub mod cli;
+#[cfg(any())] // TEMP
+pub mod simulate;
+
+pub mod canonical;
+pub mod schema;
+pub mod clock;
+
+pub use error::{Error, ErrorClass};

@@ -1,0 +1,156 @@
+//! The model-call loop of a run: each model of the chain in turn; on a
+//! transient error, back off (full jitter, Retry-After honoured) and retry
+//! up to the pipeline's limit; on an output that fails its checks, feed the
+//! errors back and ask again; never past the run's deadline.
+
+use std::time::Instant as StdInstant;
+
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::Runtime;
+use super::record::Trail;
+use crate::config::Pipeline;
+use crate::error::Error;
+use crate::infer::{ChatMessage, ChatRequest, ProviderError, Usage};
+use crate::output::{self, Verified};
+use crate::prompt::RenderedPrompt;
+
+/// A verified answer and the model that gave it.
+pub struct Answer {
+    pub verified: Verified,
+    pub model: String,
+}
+
+/// What the run spent, whether it succeeded or not.
+#[derive(Default)]
+pub struct Spent {
+    pub attempts: u32,
+    pub usage: Usage,
+    pub cost_micros: u64,
+}
+
+pub async fn call_models(
+    rt: &Runtime,
+    p: &Pipeline,
+    prompt: &RenderedPrompt,
+    deadline: Instant,
+    trail: &mut Trail,
+) -> (Result<Answer, Error>, Spent) {
+    let mut spent = Spent::default();
+    let mut last_err = Error::Config(format!("pipeline `{}` has no usable model", p.name));
+    for model_name in &p.models {
+        let model = rt.config.models.get(model_name);
+        let provider_cfg = model.and_then(|m| rt.config.providers.get(&m.provider));
+        let (Some(model), Some(provider_cfg), Some(provider)) =
+            (model, provider_cfg, model.and_then(|m| rt.providers.get(&m.provider)))
+        else {
+            last_err = Error::Config(format!("model `{model_name}` or its provider is not available"));
+            continue;
+        };
+        let per_call = p.request_timeout.unwrap_or(provider_cfg.timeout);
+        let mut messages: Vec<ChatMessage> = prompt.messages.clone();
+        let mut transient = 0u32;
+        let mut repairs = 0u32;
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return (Err(Error::Deadline(p.run_timeout.as_millis() as u64)), spent);
+            }
+            let request = ChatRequest {
+                model: &model.upstream,
+                messages: &messages,
+                output_schema: Some((&p.name, &p.output_schema.source)),
+                max_tokens: p.max_output_tokens,
+                temperature: p.temperature,
+                timeout: per_call.min(deadline - now),
+            };
+            let started = StdInstant::now();
+            let result = provider.chat(&request).await;
+            let took = started.elapsed();
+            rt.metrics.layer(&p.name, "infer", took);
+            spent.attempts += 1;
+            let base = json!({
+                "model": model.name,
+                "provider": model.provider,
+                "upstream": model.upstream,
+                "attempt": spent.attempts,
+                "params": {"max_tokens": p.max_output_tokens, "temperature": p.temperature, "response_format": "json_schema"},
+                "latency_ms": took.as_millis() as u64,
+            });
+            let response = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    rt.metrics.provider_call(&model.name, e.type_name());
+                    trail.push("infer", merge(base, json!({"status": "error", "error": provider_error_json(&e)})));
+                    if !e.class().retryable() {
+                        return (Err(e.into()), spent);
+                    }
+                    transient += 1;
+                    let delay = p.retry.delay(transient, e.retry_after());
+                    if transient >= p.retry.max_attempts || Instant::now() + delay >= deadline {
+                        // Out of attempts or of time for this model: next in the chain.
+                        last_err = e.into();
+                        break;
+                    }
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+            };
+            let cost = model.cost_micros(response.usage.input_tokens, response.usage.output_tokens);
+            spent.usage.input_tokens += response.usage.input_tokens;
+            spent.usage.output_tokens += response.usage.output_tokens;
+            spent.cost_micros += cost;
+            rt.metrics.provider_call(&model.name, "ok");
+            rt.metrics.usage(&p.name, &model.name, response.usage.input_tokens, response.usage.output_tokens, cost);
+            trail.push(
+                "infer",
+                merge(base, json!({
+                    "status": "ok",
+                    "usage": response.usage,
+                    "cost_micros": cost,
+                    "finish_reason": response.finish_reason,
+                    "response_id": response.response_id,
+                    "raw_output": response.content,
+                })),
+            );
+            let checking = StdInstant::now();
+            let checked = output::check(&p.output_schema, &response.content);
+            rt.metrics.layer(&p.name, "output", checking.elapsed());
+            match checked {
+                Ok(verified) => {
+                    trail.push("output", json!({"valid": true, "repairs": verified.repairs, "parsed": verified.value}));
+                    return (Ok(Answer { verified, model: model.name.clone() }), spent);
+                }
+                Err(rejected) => {
+                    trail.push("output", json!({
+                        "valid": false,
+                        "stage": rejected.stage,
+                        "repairs": rejected.repairs,
+                        "errors": rejected.errors,
+                        "feedback_sent": repairs < p.max_repairs,
+                    }));
+                    if repairs >= p.max_repairs {
+                        let detail = rejected.summary();
+                        return (Err(Error::OutputInvalid { attempts: spent.attempts, detail }), spent);
+                    }
+                    repairs += 1;
+                    messages.push(ChatMessage::assistant(response.content));
+                    messages.push(ChatMessage::user(rejected.feedback()));
+                }
+            }
+        }
+    }
+    (Err(last_err), spent)
+}
+
+fn provider_error_json(e: &ProviderError) -> serde_json::Value {
+    json!({"type": e.type_name(), "class": e.class().as_str(), "message": e.to_string()})
+}
+
+fn merge(mut base: serde_json::Value, extra: serde_json::Value) -> serde_json::Value {
+    if let (Some(b), serde_json::Value::Object(e)) = (base.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    base
+}

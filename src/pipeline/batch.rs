@@ -1,0 +1,85 @@
+//! The batch shape: each JSONL line through the same layers; a bad line
+//! becomes an error result, never a crash.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+use super::{Runtime, execute};
+
+#[derive(Debug, Default)]
+pub struct BatchSummary {
+    pub lines: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+/// One output line for one input line.
+async fn one(rt: Arc<Runtime>, pipeline: Arc<str>, line_no: u64, line: String) -> (bool, Value) {
+    let input: Value = match serde_json::from_str(&line) {
+        Ok(v) => v,
+        Err(e) => {
+            return (false, json!({
+                "line": line_no,
+                "error": {"type": "invalid_request", "class": "client", "message": format!("line {line_no} is not JSON: {e}"), "run_id": null}
+            }));
+        }
+    };
+    match execute(&rt, &pipeline, input).await {
+        Ok(r) => (true, json!({"line": line_no, "result": r})),
+        Err(f) => {
+            let mut error = json!({
+                "type": f.error.type_name(),
+                "class": f.error.class().as_str(),
+                "message": f.error.to_string(),
+                "run_id": f.run_id,
+            });
+            if !f.error.field_errors().is_empty() {
+                error["errors"] = json!(f.error.field_errors());
+            }
+            (false, json!({"line": line_no, "error": error}))
+        }
+    }
+}
+
+/// Run every line of `input` and write one JSON result per line to `out`,
+/// in input order, `concurrency` runs at a time.
+pub async fn run_batch(
+    rt: Arc<Runtime>,
+    pipeline: &str,
+    input: impl tokio::io::AsyncRead + Unpin,
+    out: &mut (impl AsyncWrite + Unpin),
+    concurrency: usize,
+    mut progress: impl FnMut(&BatchSummary),
+) -> std::io::Result<BatchSummary> {
+    let pipeline: Arc<str> = Arc::from(pipeline);
+    let mut lines = BufReader::new(input).lines();
+    let mut numbered = Vec::new();
+    let mut line_no = 0u64;
+    while let Some(line) = lines.next_line().await? {
+        line_no += 1;
+        if !line.trim().is_empty() {
+            numbered.push((line_no, line));
+        }
+    }
+    let mut results = futures_util::stream::iter(numbered)
+        .map(|(n, line)| one(rt.clone(), pipeline.clone(), n, line))
+        .buffered(concurrency.max(1));
+    let mut summary = BatchSummary::default();
+    while let Some((ok, value)) = results.next().await {
+        summary.lines += 1;
+        if ok {
+            summary.succeeded += 1;
+        } else {
+            summary.failed += 1;
+        }
+        let mut text = crate::canonical::to_string(&value);
+        text.push('\n');
+        out.write_all(text.as_bytes()).await?;
+        progress(&summary);
+    }
+    out.flush().await?;
+    Ok(summary)
+}

@@ -1,0 +1,47 @@
+//! The runtime every run shares: config, store, providers, metrics.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::infer::Providers;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use crate::telemetry::Metrics;
+
+pub struct Runtime {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub providers: Providers,
+    pub metrics: Arc<Metrics>,
+    /// One pooled HTTP client for providers and sinks.
+    pub client: reqwest::Client,
+    /// Wakes the outbox worker when a run has committed an action.
+    pub outbox_wake: Arc<Notify>,
+}
+
+impl Runtime {
+    /// Open the store (applying migrations) and build the providers.
+    pub fn start(config: Config) -> Result<Arc<Runtime>, Error> {
+        let client = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("seam/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let providers = Providers::build(&config, &client).map_err(Error::Config)?;
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store)?);
+        Ok(Arc::new(Runtime {
+            config: Arc::new(config),
+            store,
+            providers,
+            metrics: Arc::new(Metrics::new()),
+            client,
+            outbox_wake: Arc::new(Notify::new()),
+        }))
+    }
+}

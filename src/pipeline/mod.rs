@@ -1,0 +1,13 @@
+//! Drives one event through the seven layers in order. `run.rs` is the
+//! driver, `attempts.rs` the model-call loop (retries, repairs, fallbacks),
+//! `batch.rs` the JSONL shape, `context.rs` the shared runtime.
+
+mod attempts;
+mod batch;
+mod context;
+mod record;
+mod run;
+
+pub use batch::{BatchSummary, run_batch};
+pub use context::Runtime;
+pub use run::{RunFailure, RunResult, execute};

@@ -1,0 +1,241 @@
+//! One run, layer by layer: ingest → prompt → infer/output → act → commit
+//! (run, audit trail and outbox row in one transaction) → answer.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::Runtime;
+use super::attempts::{Spent, call_models};
+use super::record::Trail;
+use crate::act::idempotency;
+use crate::config::Pipeline;
+use crate::error::Error;
+use crate::flags::Flag;
+use crate::infer::Usage;
+use crate::store::{NewOutbox, RunRecord};
+
+/// A successful run, as the API returns it.
+#[derive(Debug, Serialize)]
+pub struct RunResult {
+    pub run_id: String,
+    pub pipeline: String,
+    pub status: &'static str,
+    pub output: Value,
+    pub model: String,
+    pub attempts: u32,
+    pub usage: Usage,
+    pub cost_micros: u64,
+    pub latency_ms: u64,
+    pub prompt_sha256: String,
+    pub prompt_version: String,
+    pub action: Option<Action>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Action {
+    pub sink: &'static str,
+    pub idempotency_key: String,
+    /// False when an identical action was already in the outbox.
+    pub enqueued: bool,
+}
+
+/// A failed run; `run_id` is set when the run was recorded.
+#[derive(Debug)]
+pub struct RunFailure {
+    pub run_id: Option<String>,
+    pub error: Error,
+}
+
+impl From<Error> for RunFailure {
+    fn from(error: Error) -> Self {
+        RunFailure { run_id: None, error }
+    }
+}
+
+/// Run `input` through pipeline `name`.
+pub async fn execute(rt: &Runtime, name: &str, input: Value) -> Result<RunResult, RunFailure> {
+    let p = rt.config.pipelines.get(name).ok_or_else(|| Error::PipelineNotFound(name.to_string()))?.clone();
+    if p.flag == Flag::Off {
+        return Err(Error::Disabled(name.to_string()).into());
+    }
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + p.run_timeout;
+    let created_at = crate::clock::now_rfc3339();
+    let run_id = uuid::Uuid::now_v7().to_string();
+    let mut trail = Trail::new(&run_id);
+    let mut record = RunRecord {
+        id: run_id.clone(),
+        pipeline: p.name.clone(),
+        status: "failed".into(),
+        event_id: None,
+        input_sha256: None,
+        prompt_sha256: None,
+        prompt_version: Some(p.prompt.version.clone()),
+        model: None,
+        output: None,
+        error_type: None,
+        error_class: None,
+        error_message: None,
+        attempts: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+        cost_micros: 0,
+        latency_ms: 0,
+        created_at,
+        finished_at: String::new(),
+    };
+
+    // Layer 1: ingest.
+    let t = Instant::now();
+    let ingested = crate::ingest::ingest(&p, &input);
+    rt.metrics.layer(&p.name, "ingest", t.elapsed());
+    let ingested = match ingested {
+        Ok(i) => i,
+        Err(errors) => {
+            // The input is not stored: it failed its contract and may hold
+            // unredacted PII. Only where it failed is recorded.
+            let located: Vec<_> =
+                errors.iter().map(|e| json!({"pointer": e.pointer, "schema_path": e.schema_path})).collect();
+            trail.push("ingest", json!({"valid": false, "errors": located}));
+            record.status = "rejected".into();
+            return fail(rt, &p, record, trail, Spent::default(), started, Error::InputInvalid(errors)).await;
+        }
+    };
+    record.event_id = Some(ingested.event_id.clone());
+    record.input_sha256 = Some(ingested.input_sha256.clone());
+    trail.push("ingest", json!({
+        "valid": true,
+        "event_id": ingested.event_id,
+        "input_sha256": ingested.input_sha256,
+        "input": ingested.redacted,
+        "redactions": ingested.pii.summary(),
+    }));
+
+    // Layer 2: prompt.
+    let t = Instant::now();
+    let rendered = p.prompt.render(&p.name, &ingested.redacted);
+    rt.metrics.layer(&p.name, "prompt", t.elapsed());
+    let prompt = match rendered {
+        Ok(r) => r,
+        Err(e) => return fail(rt, &p, record, trail, Spent::default(), started, Error::Prompt(e)).await,
+    };
+    record.prompt_sha256 = Some(prompt.sha256.clone());
+    trail.push("prompt", json!({
+        "template": p.prompt.path.display().to_string(),
+        "version": p.prompt.version,
+        "sha256": prompt.sha256,
+        "messages": prompt.messages,
+    }));
+
+    // Layers 3 and 4: infer, then parse and verify the output.
+    let (answer, spent) = call_models(rt, &p, &prompt, deadline, &mut trail).await;
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => return fail(rt, &p, record, trail, spent, started, e).await,
+    };
+
+    // Layer 5: act. The action is built from the verified output with PII
+    // put back; the audit sees the redacted form only.
+    let t = Instant::now();
+    let redacted_output = answer.verified.value;
+    let output = ingested.pii.restore(&redacted_output);
+    let run_info = json!({"id": run_id, "pipeline": p.name, "model": answer.model, "prompt_version": p.prompt.version});
+    let key = idempotency::key(&p.name, &ingested.event_id, &redacted_output);
+    let body = p.sink.body(&input, &output, &run_info);
+    trail.push("act", json!({
+        "sink": p.sink.kind(),
+        "target": p.sink.target(),
+        "idempotency_key": key,
+        "body": p.sink.body(&ingested.redacted, &redacted_output, &run_info),
+        "state": "enqueued",
+    }));
+    rt.metrics.layer(&p.name, "act", t.elapsed());
+
+    record.status = "succeeded".into();
+    record.model = Some(answer.model.clone());
+    record.output = Some(redacted_output);
+    let latency_ms = finish(&mut record, &spent, started);
+    trail.push("result", json!({
+        "status": "succeeded",
+        "model": answer.model,
+        "attempts": spent.attempts,
+        "usage": spent.usage,
+        "cost_micros": spent.cost_micros,
+        "latency_ms": latency_ms,
+    }));
+    let outbox = NewOutbox { pipeline: p.name.clone(), idempotency_key: key.clone(), body };
+    let t = Instant::now();
+    let enqueued = rt
+        .store
+        .commit_run(record, trail.into_entries(), Some(outbox))
+        .await
+        .map_err(|e| RunFailure { run_id: None, error: e.into() })?;
+    rt.metrics.layer(&p.name, "commit", t.elapsed());
+    rt.metrics.run_finished(&p.name, "succeeded");
+    if enqueued {
+        rt.outbox_wake.notify_one();
+    }
+    Ok(RunResult {
+        run_id,
+        pipeline: p.name.clone(),
+        status: "succeeded",
+        output,
+        model: answer.model,
+        attempts: spent.attempts,
+        usage: spent.usage,
+        cost_micros: spent.cost_micros,
+        latency_ms,
+        prompt_sha256: prompt.sha256,
+        prompt_version: p.prompt.version.clone(),
+        action: Some(Action { sink: p.sink.kind(), idempotency_key: key, enqueued }),
+    })
+}
+
+fn finish(record: &mut RunRecord, spent: &Spent, started: Instant) -> u64 {
+    let latency_ms = started.elapsed().as_millis() as u64;
+    record.attempts = spent.attempts;
+    record.input_tokens = spent.usage.input_tokens;
+    record.output_tokens = spent.usage.output_tokens;
+    record.cost_micros = spent.cost_micros;
+    record.latency_ms = latency_ms;
+    record.finished_at = crate::clock::now_rfc3339();
+    latency_ms
+}
+
+/// Record a failed run with its trail, then return the error with its id.
+async fn fail(
+    rt: &Runtime,
+    p: &Pipeline,
+    mut record: RunRecord,
+    mut trail: Trail,
+    spent: Spent,
+    started: Instant,
+    error: Error,
+) -> Result<RunResult, RunFailure> {
+    let latency_ms = finish(&mut record, &spent, started);
+    record.error_type = Some(error.type_name().to_string());
+    record.error_class = Some(error.class().as_str().to_string());
+    record.error_message = Some(error.to_string());
+    trail.push("result", json!({
+        "status": record.status,
+        "error": {"type": error.type_name(), "class": error.class().as_str(), "message": error.to_string()},
+        "attempts": spent.attempts,
+        "usage": spent.usage,
+        "cost_micros": spent.cost_micros,
+        "latency_ms": latency_ms,
+    }));
+    let outcome = record.status.clone();
+    let run_id = record.id.clone();
+    match rt.store.commit_run(record, trail.into_entries(), None).await {
+        Ok(_) => {
+            rt.metrics.run_finished(&p.name, &outcome);
+            Err(RunFailure { run_id: Some(run_id), error })
+        }
+        Err(store) => {
+            tracing::error!(run_id, error = %store, "could not record a failed run");
+            Err(RunFailure { run_id: None, error })
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! JSON Schema compiled once and applied with every error reported by JSON
+//! pointer. Used by `ingest` (input) and `output` (model output).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// One schema violation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldError {
+    /// JSON pointer to the offending value (`""` is the whole document).
+    pub pointer: String,
+    /// Where in the schema the failing rule is (holds no input data).
+    pub schema_path: String,
+    pub message: String,
+}
+
+/// A compiled schema with its source kept for prompts and providers.
+pub struct JsonSchema {
+    pub path: PathBuf,
+    pub source: Value,
+    validator: jsonschema::Validator,
+}
+
+impl std::fmt::Debug for JsonSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonSchema").field("path", &self.path).finish()
+    }
+}
+
+impl JsonSchema {
+    /// Read and compile a schema file.
+    pub fn load(path: &Path) -> Result<JsonSchema, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read schema `{}`: {e}", path.display()))?;
+        let source: Value = serde_json::from_str(&text).map_err(|e| {
+            format!("schema `{}` is not JSON (line {}, column {}): {e}", path.display(), e.line(), e.column())
+        })?;
+        Self::compile(path, source)
+    }
+
+    pub fn compile(path: &Path, source: Value) -> Result<JsonSchema, String> {
+        let validator = jsonschema::validator_for(&source)
+            .map_err(|e| format!("schema `{}` does not compile: {e}", path.display()))?;
+        Ok(JsonSchema { path: path.to_path_buf(), source, validator })
+    }
+
+    /// Every violation, each with its JSON pointer.
+    pub fn validate(&self, value: &Value) -> Vec<FieldError> {
+        self.validator
+            .iter_errors(value)
+            .map(|e| FieldError {
+                pointer: e.instance_path().to_string(),
+                schema_path: e.schema_path().to_string(),
+                message: e.to_string(),
+            })
+            .collect()
+    }
+
+    pub fn is_valid(&self, value: &Value) -> bool {
+        self.validator.is_valid(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reports_every_error_with_pointer() {
+        let schema = JsonSchema::compile(
+            Path::new("t.json"),
+            json!({"type":"object","required":["a","b"],"properties":{"a":{"type":"string"},"c":{"type":"array","items":{"type":"integer"}}}}),
+        )
+        .unwrap();
+        let errs = schema.validate(&json!({"a": 1, "c": [1, "x"]}));
+        let pointers: Vec<_> = errs.iter().map(|e| e.pointer.as_str()).collect();
+        assert!(pointers.contains(&"/a"), "{errs:?}");
+        assert!(pointers.contains(&"/c/1"), "{errs:?}");
+        assert!(pointers.contains(&""), "missing b at the root: {errs:?}");
+        assert!(schema.is_valid(&json!({"a": "x", "b": 0})));
+    }
+
+    #[test]
+    fn bad_schema_does_not_compile() {
+        assert!(JsonSchema::compile(Path::new("t.json"), json!({"type": 12})).is_err());
+    }
+}

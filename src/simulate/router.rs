@@ -1,0 +1,104 @@
+//! Request routing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use serde_json::json;
+
+use super::State;
+use super::chat::{self, Outcome};
+use super::http::{Body, error, json_response, text_response};
+
+const MAX_BODY: usize = 32 << 20;
+const MODELS: &[&str] = &["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "seam-sim-1"];
+
+/// Why a connection is dropped without a response.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Abort {
+    #[error("simulated connection reset")]
+    Reset,
+    #[error("simulated timeout: request held, then dropped")]
+    Timeout,
+}
+
+pub(crate) async fn route(state: Arc<State>, req: Request<Incoming>, reset: Arc<AtomicBool>) -> Result<Response<Body>, Abort> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let get = method == Method::GET || method == Method::HEAD;
+    let resp = match path.as_str() {
+        "/v1/chat/completions" | "/chat/completions" if method == Method::POST => {
+            let body = match read_body(req).await {
+                Ok(b) => b,
+                Err(r) => return Ok(r),
+            };
+            match chat::handle(&state, &body).await {
+                Outcome::Respond(r) => r,
+                Outcome::Reset => {
+                    reset.store(true, Ordering::Relaxed);
+                    return Err(Abort::Reset);
+                }
+                Outcome::Close => return Err(Abort::Timeout),
+            }
+        }
+        "/v1/models" | "/models" if get => models(),
+        p if get && p.starts_with("/v1/models/") => model(&p["/v1/models/".len()..]),
+        "/healthz" if get => text_response(200, "ok"),
+        "/helpdesk/deliveries" if get => json_response(200, &state.helpdesk.list(), &[]),
+        "/helpdesk/deliveries" if method == Method::DELETE => {
+            state.helpdesk.clear();
+            json_response(200, &json!({"deliveries": []}), &[])
+        }
+        p if p.starts_with("/helpdesk/") && method == Method::POST => {
+            let key = req
+                .headers()
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = match read_body(req).await {
+                Ok(b) => b,
+                Err(r) => return Ok(r),
+            };
+            let (status, answer) = state.helpdesk.post(&path, key.as_deref(), &body);
+            json_response(status, &answer, &[])
+        }
+        "/v1/chat/completions" | "/chat/completions" | "/v1/models" | "/healthz" | "/helpdesk/deliveries" => error(
+            405,
+            &format!("Method {method} is not allowed for {path}."),
+            "invalid_request_error",
+            Some("method_not_allowed"),
+        ),
+        _ => error(404, &format!("Unknown request URL: {method} {path}."), "invalid_request_error", Some("unknown_url")),
+    };
+    Ok(resp)
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, Response<Body>> {
+    match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(error(413, "Request body too large.", "invalid_request_error", Some("request_too_large")))
+        }
+        Err(e) => Err(error(400, &format!("Could not read the request body: {e}"), "invalid_request_error", None)),
+    }
+}
+
+fn model_json(id: &str) -> serde_json::Value {
+    json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": "seam-simulator"})
+}
+
+fn models() -> Response<Body> {
+    let data: Vec<_> = MODELS.iter().map(|m| model_json(m)).collect();
+    json_response(200, &json!({"object": "list", "data": data}), &[])
+}
+
+fn model(id: &str) -> Response<Body> {
+    if MODELS.contains(&id) {
+        json_response(200, &model_json(id), &[])
+    } else {
+        error(404, &format!("The model '{id}' does not exist"), "invalid_request_error", Some("model_not_found"))
+    }
+}

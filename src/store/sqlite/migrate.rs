@@ -1,0 +1,60 @@
+//! Embedded migrations, numbered in step with `migrations/postgres/`.
+
+use rusqlite::Connection;
+
+use crate::store::Result;
+
+/// (version, name, SQL), in order.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../../migrations/sqlite/0001_init.sql"))];
+
+fn applied(conn: &Connection) -> Result<Vec<i64>> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )?;
+    let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version")?;
+    let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok(rows)
+}
+
+/// Apply every migration not yet applied, each in its own transaction.
+pub fn apply(conn: &mut Connection) -> Result<()> {
+    let done = applied(conn)?;
+    for (version, name, sql) in MIGRATIONS {
+        if done.contains(version) {
+            continue;
+        }
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![version, name, crate::clock::now_rfc3339()],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Names of migrations a store at `path` has not applied (all of them if
+/// the file does not exist yet). Opens read-only; changes nothing.
+pub fn pending_migrations(path: &std::path::Path) -> Result<Vec<String>> {
+    let all = || MIGRATIONS.iter().map(|(v, n, _)| format!("{v:04}_{n}")).collect();
+    if !path.exists() {
+        return Ok(all());
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let has_table: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_table {
+        return Ok(all());
+    }
+    let mut stmt = conn.prepare("SELECT version FROM schema_migrations")?;
+    let done = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok(MIGRATIONS
+        .iter()
+        .filter(|(v, _, _)| !done.contains(v))
+        .map(|(v, n, _)| format!("{v:04}_{n}"))
+        .collect())
+}

@@ -1,0 +1,91 @@
+//! Outbox rows: insert with the run, claim with a lease, finish.
+
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::clock::{now_ms, now_rfc3339};
+use crate::store::{DeliveryOutcome, NewOutbox, OutboxItem, Result};
+
+/// Insert unless a row with the same idempotency key exists.
+pub fn insert(conn: &Connection, run_id: &str, ob: &NewOutbox) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO outbox (run_id, pipeline, idempotency_key, body, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (idempotency_key) DO NOTHING",
+        )?
+        .execute(params![
+            run_id,
+            ob.pipeline,
+            ob.idempotency_key,
+            crate::canonical::to_string(&ob.body),
+            now_ms(),
+            now_rfc3339()
+        ])?;
+    Ok(n == 1)
+}
+
+pub fn claim(conn: &Connection, limit: usize, lease: Duration) -> Result<Vec<OutboxItem>> {
+    let now = now_ms();
+    let until = now + lease.as_millis() as i64;
+    let mut stmt = conn.prepare_cached(
+        "UPDATE outbox SET status = 'inflight', lease_until = ?2, attempts = attempts + 1
+         WHERE id IN (
+            SELECT id FROM outbox
+            WHERE (status = 'pending' AND next_attempt_at <= ?1) OR (status = 'inflight' AND lease_until <= ?1)
+            ORDER BY next_attempt_at LIMIT ?3)
+         RETURNING id, run_id, pipeline, idempotency_key, body, attempts",
+    )?;
+    let rows = stmt
+        .query_map(params![now, until, limit as i64], |r| {
+            let body: String = r.get(4)?;
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, body, r.get(5)?))
+        })?
+        .collect::<rusqlite::Result<Vec<(i64, String, String, String, String, u32)>>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, run_id, pipeline, idempotency_key, body, attempts)| OutboxItem {
+            id,
+            run_id,
+            pipeline,
+            idempotency_key,
+            body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+            attempts,
+        })
+        .collect())
+}
+
+pub fn finish(conn: &Connection, id: i64, outcome: &DeliveryOutcome) -> Result<()> {
+    match outcome {
+        DeliveryOutcome::Delivered => conn.prepare_cached(
+            "UPDATE outbox SET status = 'delivered', delivered_at = ?2, lease_until = NULL, last_error = NULL WHERE id = ?1",
+        )?
+        .execute(params![id, now_rfc3339()])?,
+        DeliveryOutcome::Retry { at_ms, error } => conn
+            .prepare_cached(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ?2, lease_until = NULL, last_error = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, at_ms, error])?,
+        DeliveryOutcome::Dead { error } => conn
+            .prepare_cached("UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?2 WHERE id = ?1")?
+            .execute(params![id, error])?,
+    };
+    Ok(())
+}
+
+pub fn open_count(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM outbox WHERE status IN ('pending', 'inflight')", [], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT min(CASE status WHEN 'pending' THEN next_attempt_at ELSE lease_until END) FROM outbox
+             WHERE status IN ('pending', 'inflight')",
+            [],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten())
+}

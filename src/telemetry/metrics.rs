@@ -1,0 +1,131 @@
+//! The metric families and the typed events that update them.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    pipeline: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LayerLabels {
+    pipeline: String,
+    layer: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabels {
+    pipeline: String,
+    model: String,
+    direction: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    pipeline: String,
+    model: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    model: String,
+    outcome: String,
+}
+
+fn layer_histogram() -> Histogram {
+    // 50 µs … ~52 s
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 21))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    runs: Family<RunLabels, Counter>,
+    layer_seconds: Family<LayerLabels, Histogram, fn() -> Histogram>,
+    tokens: Family<TokenLabels, Counter>,
+    cost: Family<ModelLabels, Counter>,
+    calls: Family<CallLabels, Counter>,
+    deliveries: Family<RunLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("seam");
+        let runs = Family::<RunLabels, Counter>::default();
+        registry.register("runs", "Finished runs by pipeline and outcome", runs.clone());
+        let layer_seconds = Family::<LayerLabels, Histogram, fn() -> Histogram>::new_with_constructor(layer_histogram);
+        registry.register("layer_duration_seconds", "Time spent in each layer of a run", layer_seconds.clone());
+        let tokens = Family::<TokenLabels, Counter>::default();
+        registry.register("tokens", "Model tokens by direction (input, output)", tokens.clone());
+        let cost = Family::<ModelLabels, Counter>::default();
+        registry.register("cost_micro_usd", "Model spend in micro-dollars", cost.clone());
+        let calls = Family::<CallLabels, Counter>::default();
+        registry.register("provider_calls", "Provider calls by model and outcome (ok or error type)", calls.clone());
+        let deliveries = Family::<RunLabels, Counter>::default();
+        registry.register("deliveries", "Outbox delivery attempts by outcome", deliveries.clone());
+        Metrics { registry, runs, layer_seconds, tokens, cost, calls, deliveries }
+    }
+
+    pub fn run_finished(&self, pipeline: &str, outcome: &str) {
+        self.runs.get_or_create(&RunLabels { pipeline: pipeline.into(), outcome: outcome.into() }).inc();
+    }
+
+    pub fn layer(&self, pipeline: &str, layer: &str, took: Duration) {
+        self.layer_seconds
+            .get_or_create(&LayerLabels { pipeline: pipeline.into(), layer: layer.into() })
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn usage(&self, pipeline: &str, model: &str, input: u64, output: u64, cost_micros: u64) {
+        let t = |direction: &str| TokenLabels { pipeline: pipeline.into(), model: model.into(), direction: direction.into() };
+        self.tokens.get_or_create(&t("input")).inc_by(input);
+        self.tokens.get_or_create(&t("output")).inc_by(output);
+        self.cost.get_or_create(&ModelLabels { pipeline: pipeline.into(), model: model.into() }).inc_by(cost_micros);
+    }
+
+    pub fn provider_call(&self, model: &str, outcome: &str) {
+        self.calls.get_or_create(&CallLabels { model: model.into(), outcome: outcome.into() }).inc();
+    }
+
+    pub fn delivery(&self, pipeline: &str, outcome: &str) {
+        self.deliveries.get_or_create(&RunLabels { pipeline: pipeline.into(), outcome: outcome.into() }).inc();
+    }
+
+    /// Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposes_families() {
+        let m = Metrics::new();
+        m.run_finished("triage", "succeeded");
+        m.layer("triage", "infer", Duration::from_millis(3));
+        m.usage("triage", "sim", 10, 5, 7);
+        let text = m.encode();
+        assert!(text.contains("seam_runs_total{pipeline=\"triage\",outcome=\"succeeded\"} 1"), "{text}");
+        assert!(text.contains("seam_layer_duration_seconds_bucket"), "{text}");
+        assert!(text.contains("seam_cost_micro_usd_total{pipeline=\"triage\",model=\"sim\"} 7"), "{text}");
+    }
+}

@@ -24,7 +24,6 @@ pub mod store;
 
 pub mod server;
 pub mod cli;
-#[cfg(any())] // TEMP
 pub mod simulate;
 
 pub mod canonical;

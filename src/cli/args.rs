@@ -58,7 +58,7 @@ pub enum Command {
         command: AuditCommand,
     },
     /// Serve a provider simulator speaking the OpenAI wire format.
-    #[command(after_long_help = "")] // TEMP
+    #[command(after_long_help = crate::simulate::FAULTS_HELP)]
     Simulate {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8787")]

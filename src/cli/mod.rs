@@ -6,7 +6,6 @@ mod audit;
 mod check;
 mod run;
 mod serve;
-#[cfg(any())] // TEMP
 mod simulate;
 
 use std::process::ExitCode;
@@ -37,9 +36,7 @@ pub fn main() -> ExitCode {
             Command::Audit { command: AuditCommand::Show { run_id, config, json } } => {
                 audit::show(&config.config, &run_id, json).await
             }
-            #[cfg(any())] // TEMP
             Command::Simulate { listen, faults, seed } => simulate::simulate(listen, &faults, seed).await,
-            Command::Simulate { .. } => Err("TEMP".into()), // TEMP
         }
     });
     match result {

@@ -25,8 +25,11 @@ pub async fn run(
     let worker = tokio::spawn(crate::act::outbox::run(rt.clone(), rt.config.server.outbox_concurrency, stop_rx));
 
     let started = Instant::now();
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let progress = |s: &crate::pipeline::BatchSummary| {
-        eprint!("\r{pipeline}: {} done, {} ok, {} failed", s.lines, s.succeeded, s.failed);
+        if tty {
+            eprint!("\r{pipeline}: {} done, {} ok, {} failed", s.lines, s.succeeded, s.failed);
+        }
     };
     let summary = match output {
         Some(out) => {
@@ -36,7 +39,14 @@ pub async fn run(
         None => run_batch(rt.clone(), pipeline, file, &mut tokio::io::stdout(), concurrency, progress).await,
     }
     .map_err(|e| format!("batch I/O failed: {e}"))?;
-    eprintln!(" ({:.1} s)", started.elapsed().as_secs_f64());
+    eprintln!(
+        "{}{pipeline}: {} line(s), {} ok, {} failed in {:.1} s",
+        if tty { "\r" } else { "" },
+        summary.lines,
+        summary.succeeded,
+        summary.failed,
+        started.elapsed().as_secs_f64()
+    );
 
     // Let the outbox deliver what the batch queued.
     let drain_until = Instant::now() + Duration::from_secs(drain_secs);

@@ -43,7 +43,7 @@ impl PromptTemplate {
         let user = read(path, false)?;
         let system_src = system.as_deref().map(|p| read(p, true)).transpose()?;
         let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         env.set_keep_trailing_newline(false);
         let compile = |env: &mut Environment<'static>, name: &'static str, src: String, p: &Path, is_system| {
             env.add_template_owned(name, src).map_err(|e| {

@@ -91,7 +91,7 @@ async fn hold(state: &State, d: Duration) {
     let mut shutdown = state.shutdown.clone();
     tokio::select! {
         () = tokio::time::sleep(d) => {}
-        _ = shutdown.wait_for(|stop| *stop) => {}
+        () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => {}
     }
 }
 
@@ -169,7 +169,7 @@ fn produce(state: &State, req: &ChatRequest, words: &Words, seed: u64, fault: Op
         }
         Mode::JsonObject => {
             let mut value = json!({
-                "answer": words.sentence(&mut rng, rng.usize(8..=14)),
+                "answer": words.sentence(&mut rng, 8..=14),
                 "confidence": f64::from(rng.u8(60..=99)) / 100.0,
             });
             let content = match fault {
@@ -213,8 +213,8 @@ const OPENERS: &[&str] = &[
 
 fn text_answer(words: &Words, rng: &mut Rng) -> String {
     let opener = OPENERS[rng.usize(0..OPENERS.len())];
-    let a = words.sentence(rng, rng.usize(8..=14));
-    let b = words.sentence(rng, rng.usize(5..=9));
+    let a = words.sentence(rng, 8..=14);
+    let b = words.sentence(rng, 5..=9);
     format!("{opener} {a} {b}")
 }
 

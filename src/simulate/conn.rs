@@ -81,7 +81,7 @@ pub(crate) async fn serve_connection(stream: TcpStream, state: Arc<State>, mut s
     tokio::pin!(conn);
     let result = tokio::select! {
         r = conn.as_mut() => r,
-        _ = shutdown.wait_for(|stop| *stop) => {
+        () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => {
             conn.as_mut().graceful_shutdown();
             conn.await
         }

@@ -1,5 +1,7 @@
 //! Plausible strings built from the words of the prompt.
 
+use std::ops::RangeInclusive;
+
 use fastrand::Rng;
 
 const FALLBACK: &str = "The customer reported an issue with their account and asked for a quick \
@@ -35,7 +37,8 @@ impl Words {
     }
 
     /// `n` consecutive words from a seeded position (wrapping around).
-    fn window(&self, rng: &mut Rng, n: usize) -> Vec<&str> {
+    fn window(&self, rng: &mut Rng, n: RangeInclusive<usize>) -> Vec<&str> {
+        let n = rng.usize(n);
         let len = self.spans.len();
         let start = if len > n { rng.usize(0..=len - n) } else { 0 };
         (start..start + n.max(1)).map(|i| self.word(i)).collect()
@@ -49,21 +52,21 @@ impl Words {
     }
 
     /// A few words joined by spaces.
-    pub fn phrase(&self, rng: &mut Rng, n: usize) -> String {
+    pub fn phrase(&self, rng: &mut Rng, n: RangeInclusive<usize>) -> String {
         self.window(rng, n).join(" ")
     }
 
     /// A sentence of `n` words: capitalised, ending with a full stop.
-    pub fn sentence(&self, rng: &mut Rng, n: usize) -> String {
+    pub fn sentence(&self, rng: &mut Rng, n: RangeInclusive<usize>) -> String {
         let mut s = capitalise(&self.phrase(rng, n));
         s.push('.');
         s
     }
 
     /// Up to `n` words copied verbatim from the text (stopping at a line end).
-    pub fn quote(&self, rng: &mut Rng, n: usize) -> String {
+    pub fn quote(&self, rng: &mut Rng, n: RangeInclusive<usize>) -> String {
         let len = self.spans.len();
-        let n = n.clamp(1, len);
+        let n = rng.usize(n).clamp(1, len);
         let start = rng.usize(0..=len - n);
         let (a, _) = self.spans[start];
         let (_, b) = self.spans[start + n - 1];
@@ -188,7 +191,7 @@ fn by_name(words: &Words, rng: &mut Rng, name: Option<&str>, max: Option<usize>)
         return format!("+1-555-01{:02}", rng.u8(0..100));
     }
     if has(&["quote", "evidence", "excerpt", "citation"]) {
-        return words.quote(rng, rng.usize(6..=12));
+        return words.quote(rng, 6..=12);
     }
     if has(&["company", "organization", "organisation", "employer"]) {
         return format!("{} Corp", capitalise(&words.one(rng)));
@@ -216,15 +219,15 @@ fn by_name(words: &Words, rng: &mut Rng, name: Option<&str>, max: Option<usize>)
         "analysis", "detail", "feedback", "instructions", "resolution", "suggestion",
     ];
     if long && has(&sentence_keys) {
-        return words.sentence(rng, rng.usize(8..=16));
+        return words.sentence(rng, 8..=16);
     }
     if has(&["title", "subject", "headline", "topic", "heading"]) {
-        return capitalise(&words.phrase(rng, rng.usize(3..=6)));
+        return capitalise(&words.phrase(rng, 3..=6));
     }
     if has(&["category", "label", "kind", "type", "tag", "keyword", "status", "intent"]) {
         return words.one(rng);
     }
-    words.phrase(rng, rng.usize(2..=4))
+    words.phrase(rng, 2..=4)
 }
 
 /// Fit `s` to `min..=max` characters, preferring to cut at a word boundary.
@@ -234,7 +237,7 @@ fn fit(mut s: String, words: &Words, rng: &mut Rng, min: usize, max: Option<usiz
         if !s.is_empty() {
             s.push(' ');
         }
-        s.push_str(&words.phrase(rng, 4));
+        s.push_str(&words.phrase(rng, 4..=4));
         guard += 1;
     }
     let Some(max) = max else { return s };
@@ -295,7 +298,7 @@ mod tests {
         let w = Words::new(text);
         let mut rng = Rng::with_seed(3);
         for _ in 0..50 {
-            let q = w.quote(&mut rng, 6);
+            let q = w.quote(&mut rng, 6..=6);
             assert!(text.contains(&q), "{q}");
             let s = string_value(&w, &mut rng, Some("summary"), None, 10, Some(30));
             let n = s.chars().count();
@@ -306,6 +309,6 @@ mod tests {
         let id = uuid(&mut rng);
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
-        assert!(Words::new("  !! ").phrase(&mut rng, 3).split(' ').count() == 3);
+        assert!(Words::new("  !! ").phrase(&mut rng, 3..=3).split(' ').count() == 3);
     }
 }

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# seam's added latency over a zero-latency provider, measured in one run:
+#   baseline  = oha → seam simulate                 (POST /v1/chat/completions)
+#   seam      = oha → seam serve → seam simulate     (POST /v1/pipelines/triage/runs)
+# both at a fixed rate (RATE req/s for DURATION) with latency correction, then
+# an open-throttle run for the maximum sustained rate. Added latency is the
+# difference of the two at each percentile; the ratio is seam/baseline.
+#
+# Usage: bench/overhead.sh [RATE] [DURATION] [SYNCHRONOUS]
+#   RATE=1000, DURATION=15s, SYNCHRONOUS=full|normal (store durability mode)
+# Needs: oha (cargo install oha --locked), python3, curl.
+set -euo pipefail
+RATE="${1:-1000}"
+DURATION="${2:-15s}"
+SYNC="${3:-full}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+command -v oha >/dev/null || { echo "oha not found: cargo install oha --locked" >&2; exit 1; }
+
+cargo build --release --quiet
+seam="$root/target/release/seam"
+work="$(mktemp -d)"
+cleanup() { kill "${sim:-}" "${srv:-}" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SIM_PORT="$(free_port)"; SEAM_PORT="$(free_port)"
+
+"$seam" simulate --listen "127.0.0.1:$SIM_PORT" > "$work/sim.log" 2>&1 & sim=$!
+cp -r examples/ticket-triage/schemas examples/ticket-triage/prompts "$work/"
+sed -e "s#http://127.0.0.1:8787#http://127.0.0.1:$SIM_PORT#g" \
+    -e "s#^synchronous = .*#synchronous = \"$SYNC\"#" \
+    -e "s#^path = .*#path = \"$work/bench.db\"#" \
+    examples/ticket-triage/seam.toml > "$work/seam.toml"
+SEAM_LOG=error "$seam" serve --config "$work/seam.toml" --listen "127.0.0.1:$SEAM_PORT" > "$work/serve.log" 2>&1 & srv=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$SEAM_PORT/readyz" >/dev/null 2>&1 && curl -fsS "http://127.0.0.1:$SIM_PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+ticket='{"ticket_id":"T-4242","subject":"Charged twice for November","body":"My card was charged twice for the November invoice, please refund one.","customer":{"email":"dana@example.com","plan":"pro"}}'
+echo "$ticket" > "$work/ticket.json"
+# The provider request seam sends for that ticket, taken from its own audit.
+run_id="$(curl -fsS "http://127.0.0.1:$SEAM_PORT/v1/pipelines/triage/runs" -d @"$work/ticket.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["run_id"])')"
+curl -fsS "http://127.0.0.1:$SEAM_PORT/v1/runs/$run_id" | python3 -c '
+import json, sys
+run = json.load(sys.stdin)
+prompt = next(l["record"] for l in run["layers"] if l["layer"] == "prompt")
+schema = json.load(open(sys.argv[1]))
+print(json.dumps({"model": "gpt-4o-mini", "messages": prompt["messages"], "max_tokens": 300, "temperature": 0.0,
+    "response_format": {"type": "json_schema", "json_schema": {"name": "triage", "schema": schema, "strict": False}}}))
+' "$work/schemas/triage.json" > "$work/chat.json"
+
+load() { # url body rate|max out
+  local args=(-z "$DURATION" -c 64 --no-tui --output-format json -m POST -H 'content-type: application/json' -D "$2")
+  if [ "$3" != max ]; then args+=(-q "$3" --latency-correction); fi
+  oha "${args[@]}" "$1" > "$4"
+}
+# Warm both paths.
+oha -z 3s -c 16 --no-tui -m POST -H 'content-type: application/json' -D "$work/chat.json" "http://127.0.0.1:$SIM_PORT/v1/chat/completions" >/dev/null
+oha -z 3s -c 16 --no-tui -m POST -H 'content-type: application/json' -D "$work/ticket.json" "http://127.0.0.1:$SEAM_PORT/v1/pipelines/triage/runs" >/dev/null
+
+load "http://127.0.0.1:$SIM_PORT/v1/chat/completions" "$work/chat.json" "$RATE" "$work/base.json"
+load "http://127.0.0.1:$SEAM_PORT/v1/pipelines/triage/runs" "$work/ticket.json" "$RATE" "$work/seam.json"
+load "http://127.0.0.1:$SIM_PORT/v1/chat/completions" "$work/chat.json" max "$work/base_max.json"
+load "http://127.0.0.1:$SEAM_PORT/v1/pipelines/triage/runs" "$work/ticket.json" max "$work/seam_max.json"
+
+python3 - "$work" "$RATE" "$DURATION" "$SYNC" <<'PY'
+import json, sys, os
+work, rate, duration, sync = sys.argv[1:5]
+def load(name):
+    return json.load(open(os.path.join(work, name)))
+def pct(d, p):
+    return d["latencyPercentiles"][p] * 1000.0
+def ok_ratio(d):
+    codes = d.get("statusCodeDistribution", {})
+    total = sum(codes.values()) or 1
+    return codes.get("200", 0) / total
+b, s = load("base.json"), load("seam.json")
+bm, sm = load("base_max.json"), load("seam_max.json")
+print(f"seam overhead — {rate} req/s for {duration}, store synchronous={sync}, 2 cores, release build")
+print(f"{'':22}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'rps':>10}{'200s':>8}")
+for name, d in (("provider alone", b), ("through seam", s)):
+    print(f"{name:22}{pct(d,'p50'):10.3f}{pct(d,'p90'):10.3f}{pct(d,'p99'):10.3f}{d['summary']['requestsPerSec']:10.0f}{ok_ratio(d):8.1%}")
+print(f"{'seam added':22}{pct(s,'p50')-pct(b,'p50'):10.3f}{pct(s,'p90')-pct(b,'p90'):10.3f}{pct(s,'p99')-pct(b,'p99'):10.3f}")
+print(f"{'ratio seam/provider':22}{pct(s,'p50')/pct(b,'p50'):10.2f}{pct(s,'p90')/pct(b,'p90'):10.2f}{pct(s,'p99')/pct(b,'p99'):10.2f}")
+print(f"max sustained rate (64 connections, unthrottled): provider {bm['summary']['requestsPerSec']:.0f} req/s, "
+      f"through seam {sm['summary']['requestsPerSec']:.0f} req/s (ratio {sm['summary']['requestsPerSec']/bm['summary']['requestsPerSec']:.2f}), "
+      f"seam 200s {ok_ratio(sm):.1%}")
+PY

@@ -1,0 +1,185 @@
+//! Test harness: start the real `seam` binary (server or simulator) on a
+//! free loopback port, read the port from its "listening on" line, and kill
+//! it when the handle drops. A small real HTTP sink records deliveries.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const SEAM: &str = env!("CARGO_BIN_EXE_seam");
+
+/// A running `seam` process.
+pub struct Proc {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> Proc {
+    let mut child = Command::new(SEAM)
+        .args(args)
+        .env_remove("SEAM_LOG")
+        .env_remove("SEAM_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start seam");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("read listening line");
+    let url = line
+        .trim()
+        .rsplit_once("listening on ")
+        .map(|(_, u)| u.to_string())
+        .unwrap_or_else(|| panic!("no listening line from seam {args:?}: {line:?}"));
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            sink.clear();
+        }
+    });
+    Proc { child, url }
+}
+
+/// `seam simulate` on a free port with the given fault spec.
+pub fn simulator(faults: &str) -> Proc {
+    spawn(&["simulate", "--listen", "127.0.0.1:0", "--faults", faults])
+}
+
+/// `seam serve` on a free port.
+pub fn server(config: &Path) -> Proc {
+    spawn(&["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+}
+
+/// Run a `seam` command to completion.
+pub fn seam(args: &[&str]) -> Output {
+    Command::new(SEAM).args(args).env_remove("SEAM_LOG").output().expect("run seam")
+}
+
+/// A temp folder holding a copy of the ticket-triage example, with the
+/// provider pointed at `provider_url` and the sink at `sink_url`.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn triage(provider_url: &str, sink_url: &str) -> Workspace {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ticket-triage");
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["schemas", "prompts"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+            for entry in std::fs::read_dir(example.join(sub)).unwrap() {
+                let entry = entry.unwrap();
+                std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name())).unwrap();
+            }
+        }
+        std::fs::copy(example.join("tickets.jsonl"), dir.path().join("tickets.jsonl")).unwrap();
+        let config = std::fs::read_to_string(example.join("seam.toml"))
+            .unwrap()
+            .replace("http://127.0.0.1:8787/v1", &format!("{provider_url}/v1"))
+            .replace("http://127.0.0.1:8787/helpdesk/tickets/triage", sink_url)
+            .replace("base_delay_ms = 100", "base_delay_ms = 20")
+            .replace("max_delay_ms = 2000", "max_delay_ms = 200");
+        std::fs::write(dir.path().join("seam.toml"), config).unwrap();
+        Workspace { dir }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("seam.toml")
+    }
+
+    pub fn config_str(&self) -> String {
+        self.config().to_str().unwrap().to_string()
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join(".seam/triage.db")
+    }
+}
+
+pub fn ticket(id: &str, body: &str) -> serde_json::Value {
+    serde_json::json!({
+        "ticket_id": id,
+        "subject": "Charged twice",
+        "body": body,
+        "customer": {"email": "dana@example.com", "plan": "pro"}
+    })
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+/// A delivery the test sink received.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub key: String,
+    pub body: serde_json::Value,
+    pub status: u16,
+}
+
+/// A real HTTP sink on a free port that fails the first `fail_first`
+/// requests with 500, then answers 201.
+pub struct TestSink {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<Delivery>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl TestSink {
+    pub fn start(fail_first: usize) -> TestSink {
+        use axum::http::{HeaderMap, StatusCode};
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let received: Arc<Mutex<Vec<Delivery>>> = Arc::default();
+        let log = received.clone();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route(
+            "/tickets/triage",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let log = log.clone();
+                async move {
+                    let mut log = log.lock().unwrap();
+                    let status = if log.len() < fail_first { 500 } else { 201 };
+                    log.push(Delivery {
+                        key: headers.get("idempotency-key").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default(),
+                        body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                        status,
+                    });
+                    StatusCode::from_u16(status).unwrap()
+                }
+            }),
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        TestSink { url: format!("http://{addr}/tickets/triage"), received, _runtime: runtime }
+    }
+
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Wait until `pred` holds for the deliveries, or panic after 15 s.
+    pub fn wait_for(&self, what: &str, pred: impl Fn(&[Delivery]) -> bool) -> Vec<Delivery> {
+        let until = Instant::now() + Duration::from_secs(15);
+        loop {
+            let d = self.deliveries();
+            if pred(&d) {
+                return d;
+            }
+            assert!(Instant::now() < until, "timed out waiting for {what}: {d:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The CLI as users drive it: check, batch run, audit show/verify and
+//! tamper detection.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+#[test]
+fn example_config_checks_clean() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/ticket-triage/seam.toml");
+    let out = seam(&["check", "--config", config]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 provider(s), 2 model(s), 1 pipeline(s))"));
+}
+
+#[test]
+fn check_reports_every_problem_with_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad-schema.json"), r#"{"type": 5}"#).unwrap();
+    std::fs::write(dir.path().join("ok.json"), r#"{"type": "object"}"#).unwrap();
+    std::fs::write(dir.path().join("p.j2"), "hello {{ input.x }}").unwrap();
+    let config = dir.path().join("seam.toml");
+    std::fs::write(
+        &config,
+        r#"[providers.sim]
+kind = "openai"
+base_url = "http://127.0.0.1:1/v1"
+api_key = "sk-live-inline"
+
+[models.small]
+provider = "sim"
+upstream = "m"
+input_price_per_mtok = 1
+output_price_per_mtok = 1
+context_window = 100
+
+[pipelines.a]
+input_schema = "bad-schema.json"
+prompt = "missing.j2"
+model = "gpt5"
+output_schema = "ok.json"
+[pipelines.a.sink]
+kind = "http"
+url = "not a url"
+fields = { x = "/output/x" }
+
+[pipelines.b]
+input_schema = "ok.json"
+prompt = "p.j2"
+model = "small"
+output_schema = "ok.json"
+colour = "red"
+"#,
+    )
+    .unwrap();
+    let out = seam(&["check", "--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = config.to_str().unwrap();
+    for expected in [
+        format!("{file}:4: providers.sim.api_key: secrets must be referenced"),
+        format!("{file}:14: pipelines.a.input_schema: schema"),
+        format!("{file}:15: pipelines.a.prompt: cannot read template"),
+        format!("{file}:16: pipelines.a.model: model `gpt5` is not declared"),
+        format!("{file}:20: pipelines.a.sink.url: `not a url` is not a valid URL"),
+        format!("{file}:28: pipelines.b.colour: unknown field `colour`"),
+    ] {
+        assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
+    }
+    assert!(err.contains("6 problem(s)"), "{err}");
+    assert!(!err.contains("sk-live-inline"), "a secret was echoed: {err}");
+}
+
+#[test]
+fn batch_run_then_audit_verify_and_tamper_detection() {
+    let sim = simulator("fenced=20%");
+    let sink = TestSink::start(0);
+    let ws = Workspace::triage(&sim.url, &sink.url);
+    let input = ws.dir.path().join("tickets.jsonl");
+    let output = ws.dir.path().join("results.jsonl");
+    let out = seam(&[
+        "run", "triage", "--config", &ws.config_str(), "--input", input.to_str().unwrap(), "--output", output.to_str().unwrap(),
+    ]);
+    // Two bad lines: exit 3, not a crash.
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> = std::fs::read_to_string(&output).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 7);
+    let ok: Vec<&Value> = lines.iter().filter(|l| l.get("result").is_some()).collect();
+    assert_eq!(ok.len(), 5);
+    assert_eq!(lines[5]["error"]["type"], "input_invalid");
+    assert_eq!(lines[6]["error"]["type"], "invalid_request");
+    assert_eq!(lines[6]["line"], 7);
+    // Every good ticket reached the helpdesk exactly once, and the
+    // injected instructions did not move the action anywhere else.
+    let d = sink.wait_for("five deliveries", |d| d.len() >= 5);
+    assert_eq!(d.len(), 5);
+
+    let run_id = ok[0]["result"]["run_id"].as_str().unwrap();
+    let show = seam(&["audit", "show", run_id, "--config", &ws.config_str()]);
+    assert!(show.status.success());
+    let text = String::from_utf8_lossy(&show.stdout);
+    for layer in ["ingest", "prompt", "infer", "output", "act", "result", "delivery"] {
+        assert!(text.contains(layer), "{layer} missing:\n{text}");
+    }
+    assert!(!text.contains("dana.ortiz@example.com"), "PII in audit show");
+
+    let verify = seam(&["audit", "verify", "--config", &ws.config_str()]);
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("audit chain intact"));
+
+    // Change one byte of one stored record.
+    {
+        let conn = rusqlite::Connection::open(ws.db()).unwrap();
+        conn.execute_batch("DROP TRIGGER audit_no_update").unwrap();
+        let (seq, body): (i64, String) =
+            conn.query_row("SELECT seq, body FROM audit WHERE layer = 'output' ORDER BY seq LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let mut bytes = body.into_bytes();
+        let i = bytes.len() / 2;
+        bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
+        conn.execute("UPDATE audit SET body = ?1 WHERE seq = ?2", rusqlite::params![String::from_utf8(bytes).unwrap(), seq]).unwrap();
+        drop(conn);
+        let verify = seam(&["audit", "verify", "--config", &ws.config_str()]);
+        assert_eq!(verify.status.code(), Some(1));
+        let text = String::from_utf8_lossy(&verify.stdout);
+        assert!(text.contains(&format!("BROKEN at record {seq} (layer output")), "{text}");
+    }
+}
+
+#[test]
+fn audit_log_refuses_updates_and_deletes() {
+    let sim = simulator("");
+    let sink = TestSink::start(0);
+    let ws = Workspace::triage(&sim.url, &sink.url);
+    let input = ws.dir.path().join("one.jsonl");
+    std::fs::write(&input, serde_json::to_string(&ticket("T-9", "hello")).unwrap()).unwrap();
+    let out = seam(&["run", "triage", "--config", &ws.config_str(), "--input", input.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let conn = rusqlite::Connection::open(ws.db()).unwrap();
+    let err = conn.execute("DELETE FROM audit WHERE seq = 1", []).unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    let err = conn.execute("UPDATE audit SET body = '{}' WHERE seq = 1", []).unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+}

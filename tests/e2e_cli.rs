@@ -1,6 +1,8 @@
 //! The CLI as users drive it: check, batch run, audit show/verify and
 //! tamper detection.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
 mod common;
 
 use common::*;

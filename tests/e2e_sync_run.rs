@@ -1,6 +1,8 @@
 //! The sync shape through the real binaries: `seam serve` in front of
 //! `seam simulate`, with a real HTTP sink.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
 mod common;
 
 use common::*;

@@ -32,7 +32,7 @@ pub fn instance(schema: &Value, words: &Words, seed: u64, validator: Option<&jso
 
 /// One candidate instance, without validation.
 pub fn generate(schema: &Value, words: &Words, seed: u64) -> Value {
-    let mut g = Generator { root: schema, words, rng: Rng::with_seed(seed) };
+    let mut g = Generator { root: schema, words, rng: Rng::with_seed(seed), unbiased: false };
     g.value(schema, None, 0)
 }
 
@@ -40,6 +40,9 @@ struct Generator<'a> {
     root: &'a Value,
     words: &'a Words,
     rng: Rng,
+    /// Set while filling unique arrays, where preferring mentioned enum
+    /// values would only produce duplicates.
+    unbiased: bool,
 }
 
 impl Generator<'_> {
@@ -91,9 +94,12 @@ impl Generator<'_> {
         let mentioned: Vec<&Value> = values
             .iter()
             .filter(|v| {
-                v.as_str().is_some_and(|s| {
-                    self.words.contains_word(s) || (s.contains('_') && self.words.mentions(&s.replace('_', " ")))
-                })
+                !self.unbiased
+                    && v.as_str().is_some_and(|s| {
+                        s.len() >= 3
+                            && (self.words.contains_word(s)
+                                || (s.contains('_') && self.words.mentions(&s.replace('_', " "))))
+                    })
             })
             .collect();
         if !mentioned.is_empty() && mentioned.len() < values.len() {
@@ -189,10 +195,12 @@ impl Generator<'_> {
             let schema = prefix.get(out.len()).or(items).unwrap_or(&ANY);
             let v = self.value(schema, item_name.as_deref(), depth + 1);
             if unique && out.contains(&v) {
+                self.unbiased = true;
                 continue;
             }
             out.push(v);
         }
+        self.unbiased = false;
         Value::Array(out)
     }
 

@@ -493,8 +493,8 @@ mod tests {
         assert!(matches!(r.format, Format::JsonSchema { .. }));
         assert!(r.stream && r.include_usage);
         assert_eq!(r.max_tokens, Some(100));
-        // 2 messages: ceil(9/4)=3 and ceil(11/4)=3 + 85 image, 4 each, 3 priming, schema 4.
-        assert_eq!(r.prompt_tokens(), 3 + 4 + 3 + 85 + 4 + 3 + 4);
+        // 2 messages: ceil(9/4)=3 and ceil(11/4)=3 + 85 image, 4 each, 3 priming, schema ceil(17/4)=5.
+        assert_eq!(r.prompt_tokens(), 3 + 4 + 3 + 85 + 4 + 3 + 5);
     }
 
     #[test]

@@ -185,7 +185,7 @@ async fn serves_openai_wire_format() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_n_faults_are_per_conversation() {
-    let sim = Sim::start("503=#2,429=#3:7").await;
+    let sim = Sim::start("503=#3,429=#1:7").await;
     let client = reqwest::Client::new();
     for ticket in ["first conversation", "second conversation"] {
         let mut statuses = Vec::new();
@@ -198,8 +198,8 @@ async fn first_n_faults_are_per_conversation() {
                 assert_eq!(e["error"]["code"], "rate_limit_exceeded");
             }
         }
-        // 503 is checked before 429; both count the same requests.
-        assert_eq!(statuses, [503, 503, 429, 200], "{ticket}");
+        // 429 is checked before 503; both count the same requests.
+        assert_eq!(statuses, [429, 503, 503, 200], "{ticket}");
     }
     sim.stop().await;
 }
@@ -261,4 +261,31 @@ async fn shutdown_stops_accepting() {
     let addr = sim.addr;
     sim.stop().await;
     assert!(TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn tmp_throughput() {
+    let sim = Sim::start("").await;
+    let client = reqwest::Client::new();
+    let url = sim.url("/v1/chat/completions");
+    let body = serde_json::to_vec(&triage_request(TICKET)).unwrap();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (client, url, body) = (client.clone(), url.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while start.elapsed() < Duration::from_secs(3) {
+                let r = client.post(&url).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
+                let _ = r.bytes().await.unwrap();
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks { total += t.await.unwrap(); }
+    eprintln!("THROUGHPUT {} req/s", total as f64 / start.elapsed().as_secs_f64());
+    sim.stop().await;
 }

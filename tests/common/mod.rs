@@ -2,7 +2,7 @@
 //! free loopback port, read the port from its "listening on" line, and kill
 //! it when the handle drops. A small real HTTP sink records deliveries.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -9,6 +9,9 @@ mod outbox;
 mod runs;
 mod writer;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -53,6 +53,7 @@ prompt = "p.j2"
 model = "small"
 output_schema = "ok.json"
 colour = "red"
+flavour = "mint"
 "#,
     )
     .unwrap();
@@ -67,10 +68,12 @@ colour = "red"
         format!("{file}:16: pipelines.a.model: model `gpt5` is not declared"),
         format!("{file}:20: pipelines.a.sink.url: `not a url` is not a valid URL"),
         format!("{file}:28: pipelines.b.colour: unknown field `colour`"),
+        format!("{file}:29: pipelines.b.flavour: unknown field `flavour`"),
+        format!("{file}:23: pipelines.b: missing field `sink`"),
     ] {
         assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
     }
-    assert!(err.contains("6 problem(s)"), "{err}");
+    assert!(err.contains("8 problem(s)"), "{err}");
     assert!(!err.contains("sk-live-inline"), "a secret was echoed: {err}");
 }
 

@@ -83,25 +83,42 @@ impl Report<'_> {
     }
 
     /// Deserialise one entry on its own, so its error names a key inside it.
+    /// Unknown keys are reported and dropped, and the entry is tried again,
+    /// so that every misspelt key is listed, not only the first.
     fn entry<T: DeserializeOwned>(&mut self, prefix: &[&str], value: &toml::Value) -> Option<T> {
-        let text = match toml::to_string(value) {
-            Ok(t) => t,
-            Err(_) => {
+        let mut value = value.clone();
+        for _ in 0..32 {
+            let Ok(text) = toml::to_string(&value) else {
                 self.at(prefix, "must be a table");
                 return None;
-            }
-        };
-        match toml::from_str::<T>(&text) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let mut path: Vec<String> = prefix.iter().map(|s| s.to_string()).collect();
-                if let Some(span) = e.span() {
-                    path.extend(Locator::new(&text).path_at(span.start));
-                }
-                self.push(path, e.message().to_string());
-                None
+            };
+            let e = match toml::from_str::<T>(&text) {
+                Ok(v) => return Some(v),
+                Err(e) => e,
+            };
+            // A missing field belongs to the entry itself, not to a key in it.
+            let sub = match e.span() {
+                Some(span) if !e.message().starts_with("missing field") => Locator::new(&text).path_at(span.start),
+                _ => Vec::new(),
+            };
+            let mut path: Vec<String> = prefix.iter().map(|s| s.to_string()).collect();
+            path.extend(sub.iter().cloned());
+            let unknown = e.message().starts_with("unknown field");
+            self.push(path, e.message().to_string());
+            if !(unknown && remove_key(&mut value, &sub)) {
+                return None;
             }
         }
+        None
+    }
+}
+
+/// Remove the key at `path` from a table; false if it is not there.
+fn remove_key(value: &mut toml::Value, path: &[String]) -> bool {
+    match path {
+        [] => false,
+        [last] => value.as_table_mut().is_some_and(|t| t.remove(last).is_some()),
+        [first, rest @ ..] => value.as_table_mut().and_then(|t| t.get_mut(first)).is_some_and(|v| remove_key(v, rest)),
     }
 }
 

@@ -51,18 +51,33 @@ pub(crate) async fn handle(state: &State, body: &Bytes) -> Outcome {
         Some(Fault::RateLimited(secs)) => {
             let e = server_error(
                 429,
-                format!("Rate limit reached for {} in organization org-seam-sim on requests per min (RPM): Limit 60, Used 60, Requested 1. Please try again in {secs}s.", req.model),
+                format!(
+                    "Rate limit reached for {} in organization org-seam-sim on requests per min (RPM): Limit 60, Used 60, Requested 1. Please try again in {secs}s.",
+                    req.model
+                ),
                 "requests",
                 Some("rate_limit_exceeded"),
             );
             let secs = secs.to_string();
             let reset = format!("{secs}s");
-            return Outcome::Respond(error_response(&e, &[("retry-after", &secs), ("x-ratelimit-reset-requests", &reset)]));
+            return Outcome::Respond(error_response(
+                &e,
+                &[
+                    ("retry-after", &secs),
+                    ("x-ratelimit-reset-requests", &reset),
+                ],
+            ));
         }
         Some(Fault::Unavailable(secs)) => {
-            let e = server_error(503, "The server is overloaded or not ready yet.".into(), "server_error", None);
+            let e = server_error(
+                503,
+                "The server is overloaded or not ready yet.".into(),
+                "server_error",
+                None,
+            );
             let secs = secs.map(|s| s.to_string());
-            let headers: Vec<(&str, &str)> = secs.iter().map(|s| ("retry-after", s.as_str())).collect();
+            let headers: Vec<(&str, &str)> =
+                secs.iter().map(|s| ("retry-after", s.as_str())).collect();
             return Outcome::Respond(error_response(&e, &headers));
         }
         Some(Fault::ServerError) => {
@@ -79,8 +94,19 @@ pub(crate) async fn handle(state: &State, body: &Bytes) -> Outcome {
     Outcome::Respond(answer(state, &req, decision.fault, &mut frng, counter))
 }
 
-fn server_error(status: u16, message: String, kind: &'static str, code: Option<&'static str>) -> ApiError {
-    ApiError { status, message, kind, param: None, code }
+fn server_error(
+    status: u16,
+    message: String,
+    kind: &'static str,
+    code: Option<&'static str>,
+) -> ApiError {
+    ApiError {
+        status,
+        message,
+        kind,
+        param: None,
+        code,
+    }
 }
 
 fn error_response(e: &ApiError, headers: &[(&str, &str)]) -> Response<Body> {
@@ -95,9 +121,20 @@ async fn hold(state: &State, d: Duration) {
     }
 }
 
-fn answer(state: &State, req: &ChatRequest, fault: Option<Fault>, frng: &mut Rng, counter: u64) -> Response<Body> {
+fn answer(
+    state: &State,
+    req: &ChatRequest,
+    fault: Option<Fault>,
+    frng: &mut Rng,
+    counter: u64,
+) -> Response<Body> {
     let hash = req.content_hash();
-    let base = mix(u64::from_le_bytes([hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7]]), state.seed);
+    let base = mix(
+        u64::from_le_bytes([
+            hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7],
+        ]),
+        state.seed,
+    );
     let words = Words::new(req.last_user_text());
     let mut choices = Vec::with_capacity(req.n);
     for i in 0..req.n {
@@ -114,13 +151,27 @@ fn answer(state: &State, req: &ChatRequest, fault: Option<Fault>, frng: &mut Rng
     let usage = usage(req.prompt_tokens(), completion_tokens);
     let mut idrng = Rng::with_seed(mix(state.seed ^ 0x5EA3, counter));
     let id = format!("chatcmpl-{}", alnum(&mut idrng, 29));
-    let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let meta = Meta { id: &id, created, model: &req.model };
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let meta = Meta {
+        id: &id,
+        created,
+        model: &req.model,
+    };
     let request_id = format!("req_{}", alnum(&mut idrng, 24));
-    let headers = [("x-request-id", request_id.as_str()), ("openai-processing-ms", "1")];
+    let headers = [
+        ("x-request-id", request_id.as_str()),
+        ("openai-processing-ms", "1"),
+    ];
     if req.stream {
         let mut rng = Rng::with_seed(base);
-        let events = sse_events(&meta, &choices, req.include_usage.then_some(usage), &mut rng);
+        let events = sse_events(
+            &meta,
+            &choices,
+            req.include_usage.then_some(usage),
+            &mut rng,
+        );
         sse_response(events, &headers)
     } else {
         json_response(200, &completion(&meta, &choices, usage), &headers)
@@ -136,7 +187,10 @@ enum Mode<'r> {
 
 fn mode<'r>(req: &'r ChatRequest, words: &Words, rng: &mut Rng) -> Mode<'r> {
     let pick = |rng: &mut Rng| {
-        let mentioned = req.tools.iter().find(|t| words.mentions(&t.name) || words.mentions(&t.name.replace('_', " ")));
+        let mentioned = req
+            .tools
+            .iter()
+            .find(|t| words.mentions(&t.name) || words.mentions(&t.name.replace('_', " ")));
         mentioned.or_else(|| req.tools.get(rng.usize(0..req.tools.len().max(1))))
     };
     let tool = match &req.tool_choice {
@@ -155,17 +209,34 @@ fn mode<'r>(req: &'r ChatRequest, words: &Words, rng: &mut Rng) -> Mode<'r> {
     }
 }
 
-fn produce(state: &State, req: &ChatRequest, words: &Words, seed: u64, fault: Option<Fault>, frng: &mut Rng) -> Choice {
+fn produce(
+    state: &State,
+    req: &ChatRequest,
+    words: &Words,
+    seed: u64,
+    fault: Option<Fault>,
+    frng: &mut Rng,
+) -> Choice {
     let mut rng = Rng::with_seed(seed);
     match mode(req, words, &mut rng) {
         Mode::Tool(tool) => {
             let arguments = structured(state, &tool.parameters, words, seed, fault, frng);
             let id = format!("call_{}", alnum(&mut rng, 24));
-            Choice { output: Output::ToolCall { id, name: tool.name.clone(), arguments }, finish_reason: "tool_calls" }
+            Choice {
+                output: Output::ToolCall {
+                    id,
+                    name: tool.name.clone(),
+                    arguments,
+                },
+                finish_reason: "tool_calls",
+            }
         }
         Mode::Schema(schema) => {
             let content = structured(state, schema, words, seed, fault, frng);
-            Choice { output: Output::Text(content), finish_reason: "stop" }
+            Choice {
+                output: Output::Text(content),
+                finish_reason: "stop",
+            }
         }
         Mode::JsonObject => {
             let mut value = json!({
@@ -181,14 +252,27 @@ fn produce(state: &State, req: &ChatRequest, words: &Words, seed: u64, fault: Op
                 }
                 _ => value.to_string(),
             };
-            Choice { output: Output::Text(content), finish_reason: "stop" }
+            Choice {
+                output: Output::Text(content),
+                finish_reason: "stop",
+            }
         }
-        Mode::Text => Choice { output: Output::Text(text_answer(words, &mut rng)), finish_reason: "stop" },
+        Mode::Text => Choice {
+            output: Output::Text(text_answer(words, &mut rng)),
+            finish_reason: "stop",
+        },
     }
 }
 
 /// A schema instance as JSON text, with any content fault applied.
-fn structured(state: &State, schema: &Value, words: &Words, seed: u64, fault: Option<Fault>, frng: &mut Rng) -> String {
+fn structured(
+    state: &State,
+    schema: &Value,
+    words: &Words,
+    seed: u64,
+    fault: Option<Fault>,
+    frng: &mut Rng,
+) -> String {
     let validator = state.validators.get(schema);
     let value = instance(schema, words, seed, validator.as_deref());
     match fault {

@@ -32,13 +32,21 @@ impl Drop for ResetOnDrop {
 }
 
 impl AsyncRead for ResetOnDrop {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for ResetOnDrop {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
     }
 
@@ -70,9 +78,16 @@ impl AsyncWrite for ResetOnDrop {
 
 /// Serve one connection until the peer leaves, a fault drops it, or the
 /// server shuts down (then in-flight requests finish first).
-pub(crate) async fn serve_connection(stream: TcpStream, state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn serve_connection(
+    stream: TcpStream,
+    state: Arc<State>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let reset = Arc::new(AtomicBool::new(false));
-    let io = TokioIo::new(ResetOnDrop { inner: stream, reset: reset.clone() });
+    let io = TokioIo::new(ResetOnDrop {
+        inner: stream,
+        reset: reset.clone(),
+    });
     let service = service_fn(move |req| route(state.clone(), req, reset.clone()));
     let conn = http1::Builder::new()
         .keep_alive(true)

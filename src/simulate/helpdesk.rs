@@ -46,7 +46,10 @@ impl Helpdesk {
                 Ok(v) => v,
                 Err(e) => {
                     let msg = format!("request body is not valid JSON: {e}");
-                    return (400, json!({"error": {"message": msg, "type": "invalid_request_error"}}));
+                    return (
+                        400,
+                        json!({"error": {"message": msg, "type": "invalid_request_error"}}),
+                    );
                 }
             }
         };
@@ -101,8 +104,14 @@ mod tests {
     #[test]
     fn dedupes_by_idempotency_key() {
         let h = Helpdesk::default();
-        assert_eq!(h.post("/helpdesk/tickets/1", Some("k1"), br#"{"a":1}"#), (201, json!({"id": 1, "duplicate": false})));
-        assert_eq!(h.post("/helpdesk/tickets/1", Some("k1"), br#"{"a":2}"#), (200, json!({"id": 1, "duplicate": true})));
+        assert_eq!(
+            h.post("/helpdesk/tickets/1", Some("k1"), br#"{"a":1}"#),
+            (201, json!({"id": 1, "duplicate": false}))
+        );
+        assert_eq!(
+            h.post("/helpdesk/tickets/1", Some("k1"), br#"{"a":2}"#),
+            (200, json!({"id": 1, "duplicate": true}))
+        );
         assert_eq!(h.post("/helpdesk/tickets/2", None, br#"{"b":1}"#).0, 201);
         assert_eq!(h.post("/helpdesk/x", Some("k2"), b"not json").0, 400);
         let list = h.list();

@@ -13,13 +13,22 @@ use serde_json::Value;
 /// The body type of every simulator response.
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
 
-fn build(status: u16, content_type: &'static str, headers: &[(&str, &str)], body: Body) -> Response<Body> {
+fn build(
+    status: u16,
+    content_type: &'static str,
+    headers: &[(&str, &str)],
+    body: Body,
+) -> Response<Body> {
     let mut resp = Response::new(body);
-    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     for (k, v) in headers {
-        if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
             h.insert(k, v);
         }
     }
@@ -29,19 +38,39 @@ fn build(status: u16, content_type: &'static str, headers: &[(&str, &str)], body
 /// A JSON response.
 pub(crate) fn json_response(status: u16, body: &Value, headers: &[(&str, &str)]) -> Response<Body> {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
-    build(status, "application/json", headers, Full::new(Bytes::from(bytes)).boxed())
+    build(
+        status,
+        "application/json",
+        headers,
+        Full::new(Bytes::from(bytes)).boxed(),
+    )
 }
 
 /// A plain-text response.
 pub(crate) fn text_response(status: u16, text: &'static str) -> Response<Body> {
-    build(status, "text/plain; charset=utf-8", &[], Full::new(Bytes::from_static(text.as_bytes())).boxed())
+    build(
+        status,
+        "text/plain; charset=utf-8",
+        &[],
+        Full::new(Bytes::from_static(text.as_bytes())).boxed(),
+    )
 }
 
 /// A server-sent events response, one frame per event (chunked encoding).
 pub(crate) fn sse_response(events: Vec<Bytes>, headers: &[(&str, &str)]) -> Response<Body> {
-    let frames = futures_util::stream::iter(events.into_iter().map(|b| Ok::<_, Infallible>(Frame::data(b))));
-    let mut resp = build(200, "text/event-stream", headers, StreamBody::new(frames).boxed());
-    resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let frames = futures_util::stream::iter(
+        events
+            .into_iter()
+            .map(|b| Ok::<_, Infallible>(Frame::data(b))),
+    );
+    let mut resp = build(
+        200,
+        "text/event-stream",
+        headers,
+        StreamBody::new(frames).boxed(),
+    );
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     resp
 }
 

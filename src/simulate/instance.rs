@@ -1,26 +1,35 @@
 //! JSON Schema → a deterministic, plausible instance.
 
 use fastrand::Rng;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
-use super::pattern;
 use super::schema::{self, effective, pick_type};
 use super::text::{self, Words};
+use super::{numbers, pattern};
 
 /// Below this depth optional properties are skipped and arrays are minimal,
 /// so recursive schemas terminate.
 const SHALLOW: usize = 6;
 const MAX_DEPTH: usize = 32;
 const RETRIES: u64 = 8;
+/// Arrays never get longer than this, whatever `minItems` says.
+const MAX_ITEMS: usize = 1000;
 static ANY: Value = Value::Bool(true);
 
 /// An instance of `schema` seeded by `seed`, with strings built from `words`.
 /// When a validator is given, candidates that fail it are regenerated with
 /// derived seeds (for oneOf, uniqueItems, patterns...); the first candidate is
 /// returned if none passes.
-pub fn instance(schema: &Value, words: &Words, seed: u64, validator: Option<&jsonschema::Validator>) -> Value {
+pub fn instance(
+    schema: &Value,
+    words: &Words,
+    seed: u64,
+    validator: Option<&jsonschema::Validator>,
+) -> Value {
     let first = generate(schema, words, seed);
-    let Some(validator) = validator else { return first };
+    let Some(validator) = validator else {
+        return first;
+    };
     if validator.is_valid(&first) {
         return first;
     }
@@ -32,7 +41,12 @@ pub fn instance(schema: &Value, words: &Words, seed: u64, validator: Option<&jso
 
 /// One candidate instance, without validation.
 pub fn generate(schema: &Value, words: &Words, seed: u64) -> Value {
-    let mut g = Generator { root: schema, words, rng: Rng::with_seed(seed), unbiased: false };
+    let mut g = Generator {
+        root: schema,
+        words,
+        rng: Rng::with_seed(seed),
+        unbiased: false,
+    };
     g.value(schema, None, 0)
 }
 
@@ -81,8 +95,8 @@ impl Generator<'_> {
         match pick_type(map) {
             "object" => self.object(map, depth),
             "array" => self.array(map, name, depth),
-            "integer" => self.integer(map, name),
-            "number" => self.number(map, name),
+            "integer" => numbers::integer(&mut self.rng, map, name),
+            "number" => numbers::number(&mut self.rng, map, name),
             "boolean" => Value::Bool(self.rng.bool()),
             "null" => Value::Null,
             _ => self.string(map, name),
@@ -112,8 +126,16 @@ impl Generator<'_> {
     fn pick_branch<'b>(&mut self, branches: &'b [Value], depth: usize) -> &'b Value {
         let is_null = |b: &Value| b.get("type").is_some_and(|t| t == "null");
         let (null, other): (Vec<&Value>, Vec<&Value>) = branches.iter().partition(|b| is_null(b));
-        let pool = if other.is_empty() || (depth >= SHALLOW && !null.is_empty()) { null } else { other };
-        let i = if depth >= SHALLOW { 0 } else { self.rng.usize(0..pool.len()) };
+        let pool = if other.is_empty() || (depth >= SHALLOW && !null.is_empty()) {
+            null
+        } else {
+            other
+        };
+        let i = if depth >= SHALLOW {
+            0
+        } else {
+            self.rng.usize(0..pool.len())
+        };
         pool.get(i).copied().unwrap_or(&branches[0])
     }
 
@@ -158,7 +180,11 @@ impl Generator<'_> {
             }
         }
         if let Some(max) = usize_kw(map, "maxProperties") {
-            let optional: Vec<String> = out.keys().filter(|k| !required.contains(&k.as_str())).cloned().collect();
+            let optional: Vec<String> = out
+                .keys()
+                .filter(|k| !required.contains(&k.as_str()))
+                .cloned()
+                .collect();
             for k in optional.into_iter().rev() {
                 if out.len() <= max {
                     break;
@@ -170,12 +196,17 @@ impl Generator<'_> {
     }
 
     fn array(&mut self, map: &Map<String, Value>, name: Option<&str>, depth: usize) -> Value {
-        let (prefix, items): (&[Value], Option<&Value>) = match (map.get("prefixItems"), map.get("items")) {
-            (Some(Value::Array(p)), items) => (p, items),
-            (None, Some(Value::Array(p))) => (p, map.get("additionalItems")),
-            (_, items) => (&[], items),
+        let (prefix, items): (&[Value], Option<&Value>) =
+            match (map.get("prefixItems"), map.get("items")) {
+                (Some(Value::Array(p)), items) => (p, items),
+                (None, Some(Value::Array(p))) => (p, map.get("additionalItems")),
+                (_, items) => (&[], items),
+            };
+        let cap = if items == Some(&Value::Bool(false)) {
+            prefix.len()
+        } else {
+            usize::MAX
         };
-        let cap = if items == Some(&Value::Bool(false)) { prefix.len() } else { usize::MAX };
         let min = usize_kw(map, "minItems").unwrap_or(0);
         let max = usize_kw(map, "maxItems").unwrap_or(usize::MAX).min(cap);
         let target = if depth >= SHALLOW {
@@ -185,7 +216,8 @@ impl Generator<'_> {
             let spread = if depth >= SHALLOW / 2 { 0 } else { 2 };
             let hi = (min.max(1) + spread).min(max).max(lo);
             self.rng.usize(lo..=hi)
-        };
+        }
+        .min(MAX_ITEMS);
         let item_name = name.map(|n| n.strip_suffix('s').unwrap_or(n).to_string());
         let unique = map.get("uniqueItems") == Some(&Value::Bool(true));
         let mut out: Vec<Value> = Vec::with_capacity(target);
@@ -216,140 +248,15 @@ impl Generator<'_> {
                 return Value::String(s);
             }
         }
-        Value::String(text::string_value(self.words, &mut self.rng, name, format, min, max))
+        Value::String(text::string_value(
+            self.words,
+            &mut self.rng,
+            name,
+            format,
+            min,
+            max,
+        ))
     }
-
-    fn integer(&mut self, map: &Map<String, Value>, name: Option<&str>) -> Value {
-        let b = Bounds::of(map);
-        let (dlo, dhi) = default_range(name, true);
-        let lo = match b.lo {
-            Some(l) if b.lo_ex => l.floor() as i64 + 1,
-            Some(l) => l.ceil() as i64,
-            None => match b.hi {
-                Some(h) if h < dlo => (h - (dhi - dlo)).floor() as i64,
-                _ => dlo as i64,
-            },
-        };
-        let hi = match b.hi {
-            Some(h) if b.hi_ex => h.ceil() as i64 - 1,
-            Some(h) => h.floor() as i64,
-            None if lo as f64 > dhi => lo.saturating_add((dhi - dlo) as i64),
-            None => dhi as i64,
-        };
-        let step = map.get("multipleOf").and_then(Value::as_f64).filter(|m| *m > 0.0).map_or(1, integer_step);
-        let (kmin, kmax) = (lo.div_euclid(step) + i64::from(lo.rem_euclid(step) != 0), hi.div_euclid(step));
-        if kmin > kmax {
-            return Value::from(lo);
-        }
-        Value::from(self.rng.i64(kmin..=kmax).saturating_mul(step))
-    }
-
-    fn number(&mut self, map: &Map<String, Value>, name: Option<&str>) -> Value {
-        let b = Bounds::of(map);
-        let (dlo, dhi) = default_range(name, false);
-        let lo = b.lo.unwrap_or(match b.hi {
-            Some(h) if h < dlo => h - (dhi - dlo),
-            _ => dlo,
-        });
-        let hi = b.hi.unwrap_or(if lo > dhi { lo + (dhi - dlo) } else { dhi });
-        let v = match map.get("multipleOf").and_then(Value::as_f64).filter(|m| *m > 0.0) {
-            Some(m) => {
-                let mut kmin = (lo / m).ceil();
-                if b.lo_ex && kmin * m <= lo {
-                    kmin += 1.0;
-                }
-                let mut kmax = (hi / m).floor();
-                if b.hi_ex && kmax * m >= hi {
-                    kmax -= 1.0;
-                }
-                if kmin > kmax {
-                    lo
-                } else {
-                    let k = self.rng.i64(kmin as i64..=kmax as i64) as f64;
-                    round_to(k * m, decimals(m))
-                }
-            }
-            None => {
-                let v = round_to(lo + self.rng.f64() * (hi - lo), 2);
-                let bad = v < lo || v > hi || (b.lo_ex && v <= lo) || (b.hi_ex && v >= hi);
-                if bad { (lo + hi) / 2.0 } else { v }
-            }
-        };
-        Number::from_f64(v).map_or(Value::from(0), Value::Number)
-    }
-}
-
-/// Numeric bounds, with draft-4 boolean exclusivity folded in.
-struct Bounds {
-    lo: Option<f64>,
-    lo_ex: bool,
-    hi: Option<f64>,
-    hi_ex: bool,
-}
-
-impl Bounds {
-    fn of(map: &Map<String, Value>) -> Bounds {
-        let (lo, lo_ex) = bound(map, "minimum", "exclusiveMinimum", |a, b| a >= b);
-        let (hi, hi_ex) = bound(map, "maximum", "exclusiveMaximum", |a, b| a <= b);
-        Bounds { lo, lo_ex, hi, hi_ex }
-    }
-}
-
-fn bound(map: &Map<String, Value>, inc: &str, exc: &str, tighter: fn(f64, f64) -> bool) -> (Option<f64>, bool) {
-    let inclusive = map.get(inc).and_then(Value::as_f64);
-    match map.get(exc) {
-        Some(Value::Number(n)) => match (n.as_f64(), inclusive) {
-            (Some(e), Some(i)) if !tighter(e, i) => (Some(i), false),
-            (Some(e), _) => (Some(e), true),
-            (None, i) => (i, false),
-        },
-        Some(Value::Bool(true)) => (inclusive, inclusive.is_some()),
-        _ => (inclusive, false),
-    }
-}
-
-fn default_range(name: Option<&str>, integer: bool) -> (f64, f64) {
-    let n = name.unwrap_or("").to_ascii_lowercase();
-    let has = |keys: &[&str]| keys.iter().any(|k| n.contains(k));
-    if has(&["confidence", "probability", "likelihood", "score", "ratio"]) {
-        if integer { (0.0, 100.0) } else { (0.0, 1.0) }
-    } else if has(&["rating", "stars", "priority", "severity", "level", "rank"]) {
-        (1.0, 5.0)
-    } else if has(&["age"]) && !has(&["page", "usage", "message"]) {
-        (18.0, 80.0)
-    } else if has(&["year"]) {
-        (2020.0, 2025.0)
-    } else if has(&["count", "quantity", "qty", "number_of", "num_"]) {
-        (1.0, 10.0)
-    } else if has(&["price", "amount", "total", "cost", "balance", "salary", "fee"]) {
-        (5.0, 500.0)
-    } else {
-        (0.0, 100.0)
-    }
-}
-
-/// The smallest positive integer that is a multiple of `m`.
-fn integer_step(m: f64) -> i64 {
-    (1..=1000)
-        .find(|k| {
-            let q = *k as f64 / m;
-            (q - q.round()).abs() < 1e-9
-        })
-        .unwrap_or(1)
-        .max(1)
-}
-
-fn decimals(m: f64) -> i32 {
-    let s = format!("{m}");
-    if s.contains('e') {
-        return 12;
-    }
-    s.split_once('.').map_or(0, |(_, f)| f.len() as i32)
-}
-
-fn round_to(v: f64, decimals: i32) -> f64 {
-    let p = 10f64.powi(decimals.clamp(0, 12));
-    (v * p).round() / p
 }
 
 fn usize_kw(map: &Map<String, Value>, key: &str) -> Option<usize> {

@@ -103,7 +103,10 @@ fn triage_output_is_plausible() {
     assert_eq!(v["category"], "billing");
     let summary = v["summary"].as_str().unwrap();
     assert!(summary.ends_with('.') && summary.len() <= 200);
-    let used = summary.split(' ').filter(|w| PROMPT.contains(w.trim_end_matches('.'))).count();
+    let used = summary
+        .split(' ')
+        .filter(|w| PROMPT.contains(w.trim_end_matches('.')))
+        .count();
     assert!(used >= 5, "{summary}");
     let cited = instance(&schemas()[8], &words, 1, None);
     for q in cited["quotes"].as_array().unwrap() {
@@ -117,7 +120,12 @@ fn same_seed_same_instance_other_prompt_differs() {
     let a = instance(&schema, &Words::new(PROMPT), 9, None);
     let b = instance(&schema, &Words::new(PROMPT), 9, None);
     assert_eq!(a, b);
-    let c = instance(&schema, &Words::new("The export button crashes the app with an error on save"), 9, None);
+    let c = instance(
+        &schema,
+        &Words::new("The export button crashes the app with an error on save"),
+        9,
+        None,
+    );
     assert_ne!(a["summary"], c["summary"]);
 }
 

@@ -18,7 +18,9 @@ mod helpdesk;
 mod http;
 mod instance;
 mod mutate;
+mod numbers;
 mod openai;
+mod openai_fields;
 mod pattern;
 mod response;
 mod router;
@@ -63,7 +65,10 @@ pub(crate) struct State {
 impl State {
     /// The 0-based index of this request within its conversation.
     fn conversation_index(&self, key: u64) -> u32 {
-        let mut map = self.conversations.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut map = self
+            .conversations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if map.len() >= MAX_CONVERSATIONS && !map.contains_key(&key) {
             map.clear();
         }
@@ -129,12 +134,13 @@ pub async fn serve(
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(DRAIN, async {
-        while conns.join_next().await.is_some() {}
-    })
-    .await;
+    let drained =
+        tokio::time::timeout(DRAIN, async { while conns.join_next().await.is_some() {} }).await;
     if drained.is_err() {
-        tracing::debug!(open = conns.len(), "simulator dropping connections after shutdown grace");
+        tracing::debug!(
+            open = conns.len(),
+            "simulator dropping connections after shutdown grace"
+        );
     }
     conns.shutdown().await;
     Ok(())

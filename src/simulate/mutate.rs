@@ -29,7 +29,12 @@ impl Edit {
 /// A copy of `instance` that violates `schema`: a required property dropped,
 /// a value outside its enum, or a value of the wrong type. With a validator
 /// the result is checked to be invalid.
-pub fn violate(instance: &Value, schema: &Value, rng: &mut Rng, validator: Option<&jsonschema::Validator>) -> Value {
+pub fn violate(
+    instance: &Value,
+    schema: &Value,
+    rng: &mut Rng,
+    validator: Option<&jsonschema::Validator>,
+) -> Value {
     let mut edits = Vec::new();
     collect(schema, schema, instance, &mut Vec::new(), &mut edits, 0);
     while !edits.is_empty() {
@@ -37,7 +42,9 @@ pub fn violate(instance: &Value, schema: &Value, rng: &mut Rng, validator: Optio
         kinds.sort_unstable();
         kinds.dedup();
         let kind = kinds[rng.usize(0..kinds.len())];
-        let of_kind: Vec<usize> = (0..edits.len()).filter(|&i| edits[i].kind() == kind).collect();
+        let of_kind: Vec<usize> = (0..edits.len())
+            .filter(|&i| edits[i].kind() == kind)
+            .collect();
         let edit = edits.swap_remove(of_kind[rng.usize(0..of_kind.len())]);
         let mut out = instance.clone();
         apply(&mut out, &edit);
@@ -52,16 +59,28 @@ pub fn violate(instance: &Value, schema: &Value, rng: &mut Rng, validator: Optio
     }
 }
 
-fn collect(schema: &Value, root: &Value, inst: &Value, path: &mut Vec<Step>, out: &mut Vec<Edit>, depth: usize) {
+fn collect(
+    schema: &Value,
+    root: &Value,
+    inst: &Value,
+    path: &mut Vec<Step>,
+    out: &mut Vec<Edit>,
+    depth: usize,
+) {
     if depth > 12 {
         return;
     }
     let eff = effective(schema, root);
-    let Value::Object(map) = eff.as_ref() else { return };
+    let Value::Object(map) = eff.as_ref() else {
+        return;
+    };
     if let Some(Value::Array(e)) = map.get("enum") {
         out.push(Edit::OutsideEnum(copy(path), outside(e)));
     } else if let Some(c) = map.get("const") {
-        out.push(Edit::OutsideEnum(copy(path), outside(std::slice::from_ref(c))));
+        out.push(Edit::OutsideEnum(
+            copy(path),
+            outside(std::slice::from_ref(c)),
+        ));
     }
     if !path.is_empty() && map.get("type").is_some_and(|t| !types(t).is_empty()) {
         out.push(Edit::WrongType(copy(path)));
@@ -69,7 +88,11 @@ fn collect(schema: &Value, root: &Value, inst: &Value, path: &mut Vec<Step>, out
     match inst {
         Value::Object(o) => {
             if let Some(Value::Array(req)) = map.get("required") {
-                for r in req.iter().filter_map(Value::as_str).filter(|r| o.contains_key(*r)) {
+                for r in req
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|r| o.contains_key(*r))
+                {
                     out.push(Edit::DropRequired(copy(path), r.to_string()));
                 }
             }
@@ -111,11 +134,17 @@ fn outside(values: &[Value]) -> Value {
         let max = values.iter().filter_map(Value::as_f64).fold(0.0, f64::max);
         return Value::from(max.floor() as i64 + 1);
     }
-    ["unknown", "other_value", "n/a", "miscellaneous", "unspecified"]
-        .iter()
-        .map(|s| Value::String((*s).to_string()))
-        .find(|v| !values.contains(v))
-        .unwrap_or(Value::Bool(false))
+    [
+        "unknown",
+        "other_value",
+        "n/a",
+        "miscellaneous",
+        "unspecified",
+    ]
+    .iter()
+    .map(|s| Value::String((*s).to_string()))
+    .find(|v| !values.contains(v))
+    .unwrap_or(Value::Bool(false))
 }
 
 fn wrong_type(v: &Value) -> Value {
@@ -205,7 +234,9 @@ pub fn fabricate(v: &mut Value, rng: &mut Rng) -> bool {
         Value::Object(o) => {
             for (k, x) in o.iter_mut() {
                 let k = k.to_ascii_lowercase();
-                let quote_like = ["quote", "evidence", "excerpt", "citation"].iter().any(|q| k.contains(q));
+                let quote_like = ["quote", "evidence", "excerpt", "citation"]
+                    .iter()
+                    .any(|q| k.contains(q));
                 if quote_like && x.is_string() {
                     *x = Value::String(INVENTED[rng.usize(0..INVENTED.len())].to_string());
                     changed = true;
@@ -270,7 +301,10 @@ mod tests {
         let f = fenced(r#"{"a":1}"#);
         assert!(f.starts_with("```json\n{") && f.ends_with("}\n```"));
         let inner = f.trim_start_matches("```json").trim_end_matches("```");
-        assert_eq!(serde_json::from_str::<Value>(inner).unwrap(), json!({"a": 1}));
+        assert_eq!(
+            serde_json::from_str::<Value>(inner).unwrap(),
+            json!({"a": 1})
+        );
     }
 
     #[test]

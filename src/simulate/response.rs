@@ -12,7 +12,11 @@ pub const FINGERPRINT: &str = "fp_seam_sim";
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     Text(String),
-    ToolCall { id: String, name: String, arguments: String },
+    ToolCall {
+        id: String,
+        name: String,
+        arguments: String,
+    },
 }
 
 impl Output {
@@ -20,7 +24,9 @@ impl Output {
     pub fn tokens(&self) -> u64 {
         let t = match self {
             Output::Text(s) => tokens(s),
-            Output::ToolCall { name, arguments, .. } => tokens(name) + tokens(arguments),
+            Output::ToolCall {
+                name, arguments, ..
+            } => tokens(name) + tokens(arguments),
         };
         t.max(1)
     }
@@ -34,7 +40,10 @@ impl Output {
         if tokens(s) <= max {
             return false;
         }
-        *s = s.chars().take(usize::try_from(max.saturating_mul(4)).unwrap_or(usize::MAX)).collect();
+        *s = s
+            .chars()
+            .take(usize::try_from(max.saturating_mul(4)).unwrap_or(usize::MAX))
+            .collect();
         true
     }
 }
@@ -67,8 +76,14 @@ pub fn usage(prompt: u64, completion: u64) -> Value {
 
 fn message(output: &Output) -> Value {
     match output {
-        Output::Text(s) => json!({"role": "assistant", "content": s, "refusal": null, "annotations": []}),
-        Output::ToolCall { id, name, arguments } => json!({
+        Output::Text(s) => {
+            json!({"role": "assistant", "content": s, "refusal": null, "annotations": []})
+        }
+        Output::ToolCall {
+            id,
+            name,
+            arguments,
+        } => json!({
             "role": "assistant", "content": null, "refusal": null, "annotations": [],
             "tool_calls": [{"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}]
         }),
@@ -128,7 +143,12 @@ fn pieces(s: &str, rng: &mut Rng) -> Vec<String> {
 }
 
 /// The SSE events of a streamed completion, `[DONE]` included.
-pub fn sse_events(meta: &Meta<'_>, choices: &[Choice], usage: Option<Value>, rng: &mut Rng) -> Vec<Bytes> {
+pub fn sse_events(
+    meta: &Meta<'_>,
+    choices: &[Choice],
+    usage: Option<Value>,
+    rng: &mut Rng,
+) -> Vec<Bytes> {
     let with_usage = usage.is_some();
     let mut events = Vec::new();
     for (i, c) in choices.iter().enumerate() {
@@ -137,10 +157,19 @@ pub fn sse_events(meta: &Meta<'_>, choices: &[Choice], usage: Option<Value>, rng
                 let first = json!({"role": "assistant", "content": "", "refusal": null});
                 events.push(chunk(meta, delta(i, first, None), None, with_usage));
                 for p in pieces(s, rng) {
-                    events.push(chunk(meta, delta(i, json!({"content": p}), None), None, with_usage));
+                    events.push(chunk(
+                        meta,
+                        delta(i, json!({"content": p}), None),
+                        None,
+                        with_usage,
+                    ));
                 }
             }
-            Output::ToolCall { id, name, arguments } => {
+            Output::ToolCall {
+                id,
+                name,
+                arguments,
+            } => {
                 let first = json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [
                     {"index": 0, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]});
                 events.push(chunk(meta, delta(i, first, None), None, with_usage));
@@ -150,7 +179,12 @@ pub fn sse_events(meta: &Meta<'_>, choices: &[Choice], usage: Option<Value>, rng
                 }
             }
         }
-        events.push(chunk(meta, delta(i, json!({}), Some(c.finish_reason)), None, with_usage));
+        events.push(chunk(
+            meta,
+            delta(i, json!({}), Some(c.finish_reason)),
+            None,
+            with_usage,
+        ));
     }
     if let Some(u) = usage {
         events.push(chunk(meta, json!([]), Some(u), true));
@@ -164,7 +198,10 @@ mod tests {
     use super::*;
 
     fn parse_events(events: &[Bytes]) -> Vec<Value> {
-        let all: String = events.iter().map(|b| String::from_utf8(b.to_vec()).unwrap()).collect();
+        let all: String = events
+            .iter()
+            .map(|b| String::from_utf8(b.to_vec()).unwrap())
+            .collect();
         assert!(all.ends_with("data: [DONE]\n\n"));
         all.split("\n\n")
             .filter(|e| !e.is_empty() && *e != "data: [DONE]")
@@ -174,29 +211,64 @@ mod tests {
 
     #[test]
     fn stream_reassembles_to_the_content() {
-        let meta = Meta { id: "chatcmpl-x", created: 1, model: "m" };
-        let choices = [Choice { output: Output::Text("{\"a\": \"héllo wörld\"}".into()), finish_reason: "stop" }];
+        let meta = Meta {
+            id: "chatcmpl-x",
+            created: 1,
+            model: "m",
+        };
+        let choices = [Choice {
+            output: Output::Text("{\"a\": \"héllo wörld\"}".into()),
+            finish_reason: "stop",
+        }];
         let events = sse_events(&meta, &choices, Some(usage(5, 6)), &mut Rng::with_seed(1));
         let chunks = parse_events(&events);
         assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
-        let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+            .collect();
         assert_eq!(text, "{\"a\": \"héllo wörld\"}");
         let last = &chunks[chunks.len() - 1];
         assert_eq!(last["choices"], json!([]));
         assert_eq!(last["usage"]["total_tokens"], 11);
-        assert_eq!(chunks[chunks.len() - 2]["choices"][0]["finish_reason"], "stop");
-        assert!(chunks.iter().all(|c| c["object"] == "chat.completion.chunk" && c["id"] == "chatcmpl-x"));
+        assert_eq!(
+            chunks[chunks.len() - 2]["choices"][0]["finish_reason"],
+            "stop"
+        );
+        assert!(
+            chunks
+                .iter()
+                .all(|c| c["object"] == "chat.completion.chunk" && c["id"] == "chatcmpl-x")
+        );
     }
 
     #[test]
     fn tool_call_stream_and_truncation() {
-        let meta = Meta { id: "c", created: 1, model: "m" };
-        let out = Output::ToolCall { id: "call_1".into(), name: "f".into(), arguments: "{\"x\":1}".into() };
-        let events = sse_events(&meta, &[Choice { output: out, finish_reason: "tool_calls" }], None, &mut Rng::with_seed(2));
+        let meta = Meta {
+            id: "c",
+            created: 1,
+            model: "m",
+        };
+        let out = Output::ToolCall {
+            id: "call_1".into(),
+            name: "f".into(),
+            arguments: "{\"x\":1}".into(),
+        };
+        let events = sse_events(
+            &meta,
+            &[Choice {
+                output: out,
+                finish_reason: "tool_calls",
+            }],
+            None,
+            &mut Rng::with_seed(2),
+        );
         let chunks = parse_events(&events);
         let args: String = chunks
             .iter()
-            .filter_map(|c| c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].as_str())
+            .filter_map(|c| {
+                c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].as_str()
+            })
             .collect();
         assert_eq!(args, "{\"x\":1}");
         assert!(chunks.iter().all(|c| c.get("usage").is_none()));

@@ -14,7 +14,13 @@ use super::chat::{self, Outcome};
 use super::http::{Body, error, json_response, text_response};
 
 const MAX_BODY: usize = 32 << 20;
-const MODELS: &[&str] = &["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "seam-sim-1"];
+const MODELS: &[&str] = &[
+    "gpt-4o-mini",
+    "gpt-4o",
+    "gpt-4.1-mini",
+    "gpt-4.1",
+    "seam-sim-1",
+];
 
 /// Why a connection is dropped without a response.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +31,11 @@ pub(crate) enum Abort {
     Timeout,
 }
 
-pub(crate) async fn route(state: Arc<State>, req: Request<Incoming>, reset: Arc<AtomicBool>) -> Result<Response<Body>, Abort> {
+pub(crate) async fn route(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    reset: Arc<AtomicBool>,
+) -> Result<Response<Body>, Abort> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let get = method == Method::GET || method == Method::HEAD;
@@ -65,13 +75,22 @@ pub(crate) async fn route(state: Arc<State>, req: Request<Incoming>, reset: Arc<
             let (status, answer) = state.helpdesk.post(&path, key.as_deref(), &body);
             json_response(status, &answer, &[])
         }
-        "/v1/chat/completions" | "/chat/completions" | "/v1/models" | "/healthz" | "/helpdesk/deliveries" => error(
+        "/v1/chat/completions"
+        | "/chat/completions"
+        | "/v1/models"
+        | "/healthz"
+        | "/helpdesk/deliveries" => error(
             405,
             &format!("Method {method} is not allowed for {path}."),
             "invalid_request_error",
             Some("method_not_allowed"),
         ),
-        _ => error(404, &format!("Unknown request URL: {method} {path}."), "invalid_request_error", Some("unknown_url")),
+        _ => error(
+            404,
+            &format!("Unknown request URL: {method} {path}."),
+            "invalid_request_error",
+            Some("unknown_url"),
+        ),
     };
     Ok(resp)
 }
@@ -79,10 +98,18 @@ pub(crate) async fn route(state: Arc<State>, req: Request<Incoming>, reset: Arc<
 async fn read_body(req: Request<Incoming>) -> Result<Bytes, Response<Body>> {
     match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(error(413, "Request body too large.", "invalid_request_error", Some("request_too_large")))
-        }
-        Err(e) => Err(error(400, &format!("Could not read the request body: {e}"), "invalid_request_error", None)),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(error(
+            413,
+            "Request body too large.",
+            "invalid_request_error",
+            Some("request_too_large"),
+        )),
+        Err(e) => Err(error(
+            400,
+            &format!("Could not read the request body: {e}"),
+            "invalid_request_error",
+            None,
+        )),
     }
 }
 
@@ -99,6 +126,11 @@ fn model(id: &str) -> Response<Body> {
     if MODELS.contains(&id) {
         json_response(200, &model_json(id), &[])
     } else {
-        error(404, &format!("The model '{id}' does not exist"), "invalid_request_error", Some("model_not_found"))
+        error(
+            404,
+            &format!("The model '{id}' does not exist"),
+            "invalid_request_error",
+            Some("model_not_found"),
+        )
     }
 }

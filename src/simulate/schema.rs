@@ -24,7 +24,9 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(b)) => {
                 out.push(b);
@@ -166,11 +168,30 @@ pub fn pick_type(map: &Map<String, Value>) -> &str {
         }
     }
     let has = |keys: &[&str]| keys.iter().any(|k| map.contains_key(*k));
-    if has(&["properties", "required", "additionalProperties", "patternProperties", "minProperties"]) {
+    if has(&[
+        "properties",
+        "required",
+        "additionalProperties",
+        "patternProperties",
+        "minProperties",
+    ]) {
         "object"
-    } else if has(&["items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains"]) {
+    } else if has(&[
+        "items",
+        "prefixItems",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "contains",
+    ]) {
         "array"
-    } else if has(&["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]) {
+    } else if has(&[
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+    ]) {
         "number"
     } else {
         "string"
@@ -192,6 +213,9 @@ mod tests {
         assert_eq!(e["required"], json!(["a", "b"]));
         assert_eq!(e["type"], "object");
         assert!(e["properties"]["b"].is_object());
-        assert_eq!(resolve_ref(&root, "#/%24defs/base"), root.pointer("/$defs/base"));
+        assert_eq!(
+            resolve_ref(&root, "#/%24defs/base"),
+            root.pointer("/$defs/base")
+        );
     }
 }

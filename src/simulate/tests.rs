@@ -27,7 +27,11 @@ impl Sim {
         let task = tokio::spawn(serve(listener, spec, 42, async {
             let _ = rx.await;
         }));
-        Sim { addr, stop: Some(tx), task }
+        Sim {
+            addr,
+            stop: Some(tx),
+            task,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -38,7 +42,11 @@ impl Sim {
         if let Some(tx) = self.stop.take() {
             tx.send(()).unwrap();
         }
-        tokio::time::timeout(Duration::from_secs(5), self.task).await.unwrap().unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
     }
 }
 
@@ -54,7 +62,8 @@ fn triage_request(ticket: &str) -> Value {
     })
 }
 
-const TICKET: &str = "I was charged twice for my March invoice, please refund the duplicate billing charge.";
+const TICKET: &str =
+    "I was charged twice for my March invoice, please refund the duplicate billing charge.";
 
 fn content(resp: &Value) -> &str {
     resp["choices"][0]["message"]["content"].as_str().unwrap()
@@ -66,10 +75,20 @@ async fn serves_openai_wire_format() {
     let client = reqwest::Client::new();
     let validator = jsonschema::validator_for(&triage_schema()).unwrap();
 
-    let post = |body: Value| client.post(sim.url("/v1/chat/completions")).json(&body).send();
+    let post = |body: Value| {
+        client
+            .post(sim.url("/v1/chat/completions"))
+            .json(&body)
+            .send()
+    };
     let resp = post(triage_request(TICKET)).await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let a: Value = resp.json().await.unwrap();
     assert_eq!(a["object"], "chat.completion");
     assert_eq!(a["model"], "gpt-4o-mini");
@@ -83,16 +102,32 @@ async fn serves_openai_wire_format() {
     assert_eq!(out["category"], "billing");
     let u = &a["usage"];
     assert!(u["prompt_tokens"].as_u64().unwrap() > 20);
-    assert_eq!(u["completion_tokens"].as_u64().unwrap(), (content(&a).chars().count() as u64).div_ceil(4));
-    assert_eq!(u["total_tokens"], u["prompt_tokens"].as_u64().unwrap() + u["completion_tokens"].as_u64().unwrap());
+    assert_eq!(
+        u["completion_tokens"].as_u64().unwrap(),
+        (content(&a).chars().count() as u64).div_ceil(4)
+    );
+    assert_eq!(
+        u["total_tokens"],
+        u["prompt_tokens"].as_u64().unwrap() + u["completion_tokens"].as_u64().unwrap()
+    );
     assert_eq!(u["prompt_tokens_details"]["cached_tokens"], 0);
     assert_eq!(u["completion_tokens_details"]["reasoning_tokens"], 0);
 
     // Deterministic: same request, same content; another ticket, another summary.
-    let b: Value = post(triage_request(TICKET)).await.unwrap().json().await.unwrap();
+    let b: Value = post(triage_request(TICKET))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(content(&a), content(&b));
     assert_ne!(a["id"], b["id"]);
-    let c: Value = post(triage_request("The export button crashes the desktop app")).await.unwrap().json().await.unwrap();
+    let c: Value = post(triage_request("The export button crashes the desktop app"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_ne!(content(&a), content(&c));
 
     // Streaming with usage.
@@ -110,12 +145,25 @@ async fn serves_openai_wire_format() {
         .map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap())
         .collect();
     assert!(chunks.len() > 4);
-    assert_eq!(chunks[0]["choices"][0]["delta"], json!({"role": "assistant", "content": "", "refusal": null}));
-    let streamed: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    assert_eq!(
+        chunks[0]["choices"][0]["delta"],
+        json!({"role": "assistant", "content": "", "refusal": null})
+    );
+    let streamed: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect();
     assert_eq!(streamed, content(&a));
     let id = &chunks[0]["id"];
-    assert!(chunks.iter().all(|c| &c["id"] == id && c["object"] == "chat.completion.chunk"));
-    assert_eq!(chunks[chunks.len() - 2]["choices"][0]["finish_reason"], "stop");
+    assert!(
+        chunks
+            .iter()
+            .all(|c| &c["id"] == id && c["object"] == "chat.completion.chunk")
+    );
+    assert_eq!(
+        chunks[chunks.len() - 2]["choices"][0]["finish_reason"],
+        "stop"
+    );
     assert_eq!(chunks[chunks.len() - 1]["choices"], json!([]));
     assert_eq!(chunks[chunks.len() - 1]["usage"], a["usage"]);
 
@@ -134,7 +182,8 @@ async fn serves_openai_wire_format() {
     assert!(call["id"].as_str().unwrap().starts_with("call_"));
     assert_eq!(call["type"], "function");
     assert_eq!(call["function"]["name"], "create_ticket");
-    let args: Value = serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+    let args: Value =
+        serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
     assert!((1..=4).contains(&args["priority"].as_i64().unwrap()));
 
     // Plain text and json_object.
@@ -144,18 +193,34 @@ async fn serves_openai_wire_format() {
     assert_eq!(plain["usage"]["completion_tokens"], 5);
     let obj: Value = post(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "json_object"}}))
         .await.unwrap().json().await.unwrap();
-    assert!(serde_json::from_str::<Value>(content(&obj)).unwrap().is_object());
+    assert!(
+        serde_json::from_str::<Value>(content(&obj))
+            .unwrap()
+            .is_object()
+    );
 
     // Errors.
-    let bad = post(json!({"messages": [{"role": "user", "content": "x"}]})).await.unwrap();
+    let bad = post(json!({"messages": [{"role": "user", "content": "x"}]}))
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 400);
     let e: Value = bad.json().await.unwrap();
     assert_eq!(e["error"]["type"], "invalid_request_error");
     assert_eq!(e["error"]["param"], "model");
-    assert_eq!(client.get(sim.url("/nope")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        client.get(sim.url("/nope")).send().await.unwrap().status(),
+        404
+    );
 
     // Models, health.
-    let models: Value = client.get(sim.url("/v1/models")).send().await.unwrap().json().await.unwrap();
+    let models: Value = client
+        .get(sim.url("/v1/models"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(models["object"], "list");
     assert!(models["data"].as_array().unwrap().len() >= 2);
     let health = client.get(sim.url("/healthz")).send().await.unwrap();
@@ -164,16 +229,33 @@ async fn serves_openai_wire_format() {
 
     // Helpdesk sink.
     let deliver = |key: &'static str| {
-        client.post(sim.url("/helpdesk/api/tickets/7/comments")).header("Idempotency-Key", key).json(&json!({"note": key})).send()
+        client
+            .post(sim.url("/helpdesk/api/tickets/7/comments"))
+            .header("Idempotency-Key", key)
+            .json(&json!({"note": key}))
+            .send()
     };
     let first = deliver("k-1").await.unwrap();
     assert_eq!(first.status(), 201);
-    assert_eq!(first.json::<Value>().await.unwrap(), json!({"id": 1, "duplicate": false}));
+    assert_eq!(
+        first.json::<Value>().await.unwrap(),
+        json!({"id": 1, "duplicate": false})
+    );
     let again = deliver("k-1").await.unwrap();
     assert_eq!(again.status(), 200);
-    assert_eq!(again.json::<Value>().await.unwrap(), json!({"id": 1, "duplicate": true}));
+    assert_eq!(
+        again.json::<Value>().await.unwrap(),
+        json!({"id": 1, "duplicate": true})
+    );
     assert_eq!(deliver("k-2").await.unwrap().status(), 201);
-    let list: Value = client.get(sim.url("/helpdesk/deliveries")).send().await.unwrap().json().await.unwrap();
+    let list: Value = client
+        .get(sim.url("/helpdesk/deliveries"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let d = list["deliveries"].as_array().unwrap();
     assert_eq!(d.len(), 2);
     assert_eq!(d[0]["path"], "/helpdesk/api/tickets/7/comments");
@@ -190,7 +272,12 @@ async fn first_n_faults_are_per_conversation() {
     for ticket in ["first conversation", "second conversation"] {
         let mut statuses = Vec::new();
         for _ in 0..4 {
-            let r = client.post(sim.url("/v1/chat/completions")).json(&triage_request(ticket)).send().await.unwrap();
+            let r = client
+                .post(sim.url("/v1/chat/completions"))
+                .json(&triage_request(ticket))
+                .send()
+                .await
+                .unwrap();
             statuses.push(r.status().as_u16());
             if r.status() == 429 {
                 assert_eq!(r.headers()["retry-after"], "7");
@@ -204,7 +291,10 @@ async fn first_n_faults_are_per_conversation() {
     sim.stop().await;
 }
 
-async fn raw_exchange(addr: SocketAddr, body: &Value) -> (std::io::Result<usize>, Vec<u8>, Duration) {
+async fn raw_exchange(
+    addr: SocketAddr,
+    body: &Value,
+) -> (std::io::Result<usize>, Vec<u8>, Duration) {
     let mut s = TcpStream::connect(addr).await.unwrap();
     let body = body.to_string();
     let req = format!(
@@ -228,7 +318,12 @@ async fn reset_and_timeout_drop_the_connection() {
     assert!(buf.is_empty() && r.is_ok(), "{r:?}");
     assert!(took >= Duration::from_millis(290), "{took:?}");
     let client = reqwest::Client::new();
-    let ok = client.post(sim.url("/v1/chat/completions")).json(&triage_request(TICKET)).send().await.unwrap();
+    let ok = client
+        .post(sim.url("/v1/chat/completions"))
+        .json(&triage_request(TICKET))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     sim.stop().await;
 }
@@ -241,15 +336,36 @@ async fn content_faults_and_latency() {
     let mut contents = Vec::new();
     for _ in 0..4 {
         let start = Instant::now();
-        let r: Value = client.post(sim.url("/v1/chat/completions")).json(&triage_request(TICKET)).send().await.unwrap().json().await.unwrap();
+        let r: Value = client
+            .post(sim.url("/v1/chat/completions"))
+            .json(&triage_request(TICKET))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert!(start.elapsed() >= Duration::from_millis(150));
         contents.push(content(&r).to_string());
     }
-    assert!(serde_json::from_str::<Value>(&contents[0]).is_err(), "{}", contents[0]);
+    assert!(
+        serde_json::from_str::<Value>(&contents[0]).is_err(),
+        "{}",
+        contents[0]
+    );
     let violated: Value = serde_json::from_str(&contents[1]).unwrap();
     assert!(!validator.is_valid(&violated), "{violated}");
-    assert!(contents[2].starts_with("```json\n") && contents[2].ends_with("\n```"), "{}", contents[2]);
-    let fenced: Value = serde_json::from_str(contents[2].trim_start_matches("```json").trim_end_matches("```")).unwrap();
+    assert!(
+        contents[2].starts_with("```json\n") && contents[2].ends_with("\n```"),
+        "{}",
+        contents[2]
+    );
+    let fenced: Value = serde_json::from_str(
+        contents[2]
+            .trim_start_matches("```json")
+            .trim_end_matches("```"),
+    )
+    .unwrap();
     assert!(validator.is_valid(&fenced));
     assert!(validator.is_valid(&serde_json::from_str::<Value>(&contents[3]).unwrap()));
     sim.stop().await;
@@ -261,31 +377,4 @@ async fn shutdown_stops_accepting() {
     let addr = sim.addr;
     sim.stop().await;
     assert!(TcpStream::connect(addr).await.is_err());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
-async fn tmp_throughput() {
-    let sim = Sim::start("").await;
-    let client = reqwest::Client::new();
-    let url = sim.url("/v1/chat/completions");
-    let body = serde_json::to_vec(&triage_request(TICKET)).unwrap();
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..32 {
-        let (client, url, body) = (client.clone(), url.clone(), body.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut n = 0u64;
-            while start.elapsed() < Duration::from_secs(3) {
-                let r = client.post(&url).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
-                let _ = r.bytes().await.unwrap();
-                n += 1;
-            }
-            n
-        }));
-    }
-    let mut total = 0;
-    for t in tasks { total += t.await.unwrap(); }
-    eprintln!("THROUGHPUT {} req/s", total as f64 / start.elapsed().as_secs_f64());
-    sim.stop().await;
 }

@@ -6,8 +6,12 @@ use fastrand::Rng;
 
 const FALLBACK: &str = "The customer reported an issue with their account and asked for a quick \
                         update on the status of the request";
-const FIRST: &[&str] = &["alex", "sam", "maria", "jordan", "li", "priya", "noah", "emma"];
-const LAST: &[&str] = &["morgan", "garcia", "chen", "smith", "kumar", "novak", "okafor", "berg"];
+const FIRST: &[&str] = &[
+    "alex", "sam", "maria", "jordan", "li", "priya", "noah", "emma",
+];
+const LAST: &[&str] = &[
+    "morgan", "garcia", "chen", "smith", "kumar", "novak", "okafor", "berg",
+];
 const CITIES: &[&str] = &["Lisbon", "Denver", "Osaka", "Nairobi", "Oslo", "Austin"];
 const MAX_WORDS: usize = 4096;
 
@@ -26,9 +30,17 @@ impl Words {
         let spans = split(text);
         if spans.is_empty() {
             let text = FALLBACK.to_string();
-            return Words { lower: text.to_lowercase(), spans: split(&text), text };
+            return Words {
+                lower: text.to_lowercase(),
+                spans: split(&text),
+                text,
+            };
         }
-        Words { text: text.to_string(), lower: text.to_lowercase(), spans }
+        Words {
+            text: text.to_string(),
+            lower: text.to_lowercase(),
+            spans,
+        }
     }
 
     fn word(&self, i: usize) -> &str {
@@ -46,8 +58,14 @@ impl Words {
 
     /// One word, lowercased.
     pub fn one(&self, rng: &mut Rng) -> String {
-        let long: Vec<usize> = (0..self.spans.len()).filter(|&i| self.word(i).len() > 3).collect();
-        let i = if long.is_empty() { rng.usize(0..self.spans.len()) } else { long[rng.usize(0..long.len())] };
+        let long: Vec<usize> = (0..self.spans.len())
+            .filter(|&i| self.word(i).len() > 3)
+            .collect();
+        let i = if long.is_empty() {
+            rng.usize(0..self.spans.len())
+        } else {
+            long[rng.usize(0..long.len())]
+        };
         self.word(i).to_lowercase()
     }
 
@@ -149,7 +167,11 @@ fn formatted(words: &Words, rng: &mut Rng, format: &str) -> Option<String> {
         "time" => format!("{}Z", time(rng)),
         "email" | "idn-email" => email(rng),
         "uri" | "url" | "iri" | "uri-reference" | "iri-reference" => {
-            format!("https://example.com/{}/{}", slug(&words.one(rng)), rng.u32(100..10_000))
+            format!(
+                "https://example.com/{}/{}",
+                slug(&words.one(rng)),
+                rng.u32(100..10_000)
+            )
         }
         "uri-template" => "https://example.com/items/{id}".to_string(),
         "uuid" => uuid(rng),
@@ -214,9 +236,27 @@ fn by_name(words: &Words, rng: &mut Rng, name: Option<&str>, max: Option<usize>)
         return "en".to_string();
     }
     let sentence_keys = [
-        "summary", "description", "reason", "rationale", "explanation", "answer", "response",
-        "reply", "body", "message", "content", "text", "note", "comment", "justification",
-        "analysis", "detail", "feedback", "instructions", "resolution", "suggestion",
+        "summary",
+        "description",
+        "reason",
+        "rationale",
+        "explanation",
+        "answer",
+        "response",
+        "reply",
+        "body",
+        "message",
+        "content",
+        "text",
+        "note",
+        "comment",
+        "justification",
+        "analysis",
+        "detail",
+        "feedback",
+        "instructions",
+        "resolution",
+        "suggestion",
     ];
     if long && has(&sentence_keys) {
         return words.sentence(rng, 8..=16);
@@ -224,7 +264,9 @@ fn by_name(words: &Words, rng: &mut Rng, name: Option<&str>, max: Option<usize>)
     if has(&["title", "subject", "headline", "topic", "heading"]) {
         return capitalise(&words.phrase(rng, 3..=6));
     }
-    if has(&["category", "label", "kind", "type", "tag", "keyword", "status", "intent"]) {
+    if has(&[
+        "category", "label", "kind", "type", "tag", "keyword", "status", "intent",
+    ]) {
         return words.one(rng);
     }
     words.phrase(rng, 2..=4)
@@ -264,7 +306,11 @@ fn slug(s: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    if out.is_empty() { "item".to_string() } else { out }
+    if out.is_empty() {
+        "item".to_string()
+    } else {
+        out
+    }
 }
 
 fn date(rng: &mut Rng) -> String {
@@ -272,7 +318,12 @@ fn date(rng: &mut Rng) -> String {
 }
 
 fn time(rng: &mut Rng) -> String {
-    format!("{:02}:{:02}:{:02}", rng.u8(0..24), rng.u8(0..60), rng.u8(0..60))
+    format!(
+        "{:02}:{:02}:{:02}",
+        rng.u8(0..24),
+        rng.u8(0..60),
+        rng.u8(0..60)
+    )
 }
 
 fn email(rng: &mut Rng) -> String {
@@ -285,7 +336,14 @@ fn uuid(rng: &mut Rng) -> String {
     let a = rng.u128(..);
     let a = (a & !(0xF << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
     let h = format!("{a:032x}");
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -294,7 +352,8 @@ mod tests {
 
     #[test]
     fn quotes_are_verbatim_and_fit_respects_bounds() {
-        let text = "Hi team,\nI was charged twice for my March invoice. Please refund the extra charge!";
+        let text =
+            "Hi team,\nI was charged twice for my March invoice. Please refund the extra charge!";
         let w = Words::new(text);
         let mut rng = Rng::with_seed(3);
         for _ in 0..50 {
@@ -309,6 +368,12 @@ mod tests {
         let id = uuid(&mut rng);
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
-        assert!(Words::new("  !! ").phrase(&mut rng, 3..=3).split(' ').count() == 3);
+        assert!(
+            Words::new("  !! ")
+                .phrase(&mut rng, 3..=3)
+                .split(' ')
+                .count()
+                == 3
+        );
     }
 }

@@ -1,0 +1,113 @@
+use super::*;
+
+fn parse(v: Value) -> Result<ChatRequest, ApiError> {
+    ChatRequest::parse(v.to_string().as_bytes())
+}
+
+#[test]
+fn parses_full_request() {
+    let r = parse(json!({
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "system", "content": "Be terse."},
+                     {"role": "user", "content": [{"type": "text", "text": "Hello there"}, {"type": "image_url", "image_url": {"url": "x"}}]}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "triage", "schema": {"type": "object"}, "strict": true}},
+        "stream": true, "stream_options": {"include_usage": true},
+        "max_completion_tokens": 100, "temperature": 0, "seed": 7
+    }))
+    .unwrap();
+    assert_eq!(r.last_user_text(), "Hello there");
+    assert!(matches!(r.format, Format::JsonSchema { .. }));
+    assert!(r.stream && r.include_usage);
+    assert_eq!(r.max_tokens, Some(100));
+    // 2 messages: ceil(9/4)=3 and ceil(11/4)=3 + 85 image, 4 each, 3 priming, schema ceil(17/4)=5.
+    assert_eq!(r.prompt_tokens(), 3 + 4 + 3 + 85 + 4 + 3 + 5);
+}
+
+#[test]
+fn rejects_invalid_requests_with_param() {
+    let cases = [
+        (
+            json!({"messages": [{"role": "user", "content": "x"}]}),
+            "model",
+            "missing_required_parameter",
+        ),
+        (
+            json!({"model": "m"}),
+            "messages",
+            "missing_required_parameter",
+        ),
+        (
+            json!({"model": "m", "messages": []}),
+            "messages",
+            "empty_array",
+        ),
+        (json!({"model": 3, "messages": []}), "model", "invalid_type"),
+        (
+            json!({"model": "m", "messages": [{"role": "robot", "content": "x"}]}),
+            "messages[0].role",
+            "invalid_value",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "user"}]}),
+            "messages[0].content",
+            "missing_required_parameter",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 3}),
+            "temperature",
+            "invalid_value",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0}),
+            "max_tokens",
+            "integer_out_of_range",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "xml"}}),
+            "response_format.type",
+            "invalid_value",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema", "json_schema": {"schema": {}}}}),
+            "response_format.json_schema.name",
+            "missing_required_parameter",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {}}]}),
+            "tools[0].function.name",
+            "missing_required_parameter",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "tool_choice": "auto"}),
+            "tool_choice",
+            "invalid_value",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "stream_options": {"include_usage": true}}),
+            "stream_options",
+            "invalid_value",
+        ),
+    ];
+    for (body, param, code) in cases {
+        let e = parse(body.clone()).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert_eq!(e.param.as_deref(), Some(param), "{body}: {e:?}");
+        assert_eq!(e.code, Some(code), "{body}: {e:?}");
+        assert_eq!(e.body()["error"]["type"], "invalid_request_error");
+    }
+    assert_eq!(ChatRequest::parse(b"{nope").unwrap_err().status, 400);
+}
+
+#[test]
+fn hashes_and_conversations() {
+    let a =
+        parse(json!({"model": "m", "messages": [{"role": "user", "content": "first"}]})).unwrap();
+    let b = parse(
+        json!({"model": "m", "messages": [{"role": "user", "content": "first"},
+        {"role": "assistant", "content": "ok"}, {"role": "user", "content": "second"}]}),
+    )
+    .unwrap();
+    assert_eq!(a.conversation_key(), b.conversation_key());
+    assert_ne!(a.content_hash(), b.content_hash());
+    assert_eq!(b.last_user_text(), "second");
+}

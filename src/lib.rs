@@ -11,23 +11,23 @@ pub mod config;
 
 pub mod pipeline;
 
-pub mod ingest;
-pub mod prompt;
-pub mod infer;
-pub mod output;
 pub mod act;
 pub mod audit;
 pub mod flags;
+pub mod infer;
+pub mod ingest;
+pub mod output;
+pub mod prompt;
 pub mod telemetry;
 
 pub mod store;
 
-pub mod server;
 pub mod cli;
+pub mod server;
 pub mod simulate;
 
 pub mod canonical;
-pub mod schema;
 pub mod clock;
+pub mod schema;
 
 pub use error::{Error, ErrorClass};

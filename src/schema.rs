@@ -25,7 +25,9 @@ pub struct JsonSchema {
 
 impl std::fmt::Debug for JsonSchema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsonSchema").field("path", &self.path).finish()
+        f.debug_struct("JsonSchema")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -35,7 +37,12 @@ impl JsonSchema {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read schema `{}`: {e}", path.display()))?;
         let source: Value = serde_json::from_str(&text).map_err(|e| {
-            format!("schema `{}` is not JSON (line {}, column {}): {e}", path.display(), e.line(), e.column())
+            format!(
+                "schema `{}` is not JSON (line {}, column {}): {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
         })?;
         Self::compile(path, source)
     }
@@ -43,7 +50,11 @@ impl JsonSchema {
     pub fn compile(path: &Path, source: Value) -> Result<JsonSchema, String> {
         let validator = jsonschema::validator_for(&source)
             .map_err(|e| format!("schema `{}` does not compile: {e}", path.display()))?;
-        Ok(JsonSchema { path: path.to_path_buf(), source, validator })
+        Ok(JsonSchema {
+            path: path.to_path_buf(),
+            source,
+            validator,
+        })
     }
 
     /// Every violation, each with its JSON pointer.

@@ -10,10 +10,20 @@ use serde_json::Value;
 
 #[test]
 fn example_config_checks_clean() {
-    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/ticket-triage/seam.toml");
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/ticket-triage/seam.toml"
+    );
     let out = seam(&["check", "--config", config]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 provider(s), 2 model(s), 1 pipeline(s))"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("ok (1 provider(s), 2 model(s), 1 pipeline(s))")
+    );
 }
 
 #[test]
@@ -74,7 +84,10 @@ flavour = "mint"
         assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
     }
     assert!(err.contains("8 problem(s)"), "{err}");
-    assert!(!err.contains("sk-live-inline"), "a secret was echoed: {err}");
+    assert!(
+        !err.contains("sk-live-inline"),
+        "a secret was echoed: {err}"
+    );
 }
 
 #[test]
@@ -85,11 +98,27 @@ fn batch_run_then_audit_verify_and_tamper_detection() {
     let input = ws.dir.path().join("tickets.jsonl");
     let output = ws.dir.path().join("results.jsonl");
     let out = seam(&[
-        "run", "triage", "--config", &ws.config_str(), "--input", input.to_str().unwrap(), "--output", output.to_str().unwrap(),
+        "run",
+        "triage",
+        "--config",
+        &ws.config_str(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
     ]);
     // Two bad lines: exit 3, not a crash.
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<Value> = std::fs::read_to_string(&output).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 7);
     let ok: Vec<&Value> = lines.iter().filter(|l| l.get("result").is_some()).collect();
     assert_eq!(ok.len(), 5);
@@ -105,30 +134,51 @@ fn batch_run_then_audit_verify_and_tamper_detection() {
     let show = seam(&["audit", "show", run_id, "--config", &ws.config_str()]);
     assert!(show.status.success());
     let text = String::from_utf8_lossy(&show.stdout);
-    for layer in ["ingest", "prompt", "infer", "output", "act", "result", "delivery"] {
+    for layer in [
+        "ingest", "prompt", "infer", "output", "act", "result", "delivery",
+    ] {
         assert!(text.contains(layer), "{layer} missing:\n{text}");
     }
-    assert!(!text.contains("dana.ortiz@example.com"), "PII in audit show");
+    assert!(
+        !text.contains("dana.ortiz@example.com"),
+        "PII in audit show"
+    );
 
     let verify = seam(&["audit", "verify", "--config", &ws.config_str()]);
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
     assert!(String::from_utf8_lossy(&verify.stdout).contains("audit chain intact"));
 
     // Change one byte of one stored record.
     {
         let conn = rusqlite::Connection::open(ws.db()).unwrap();
         conn.execute_batch("DROP TRIGGER audit_no_update").unwrap();
-        let (seq, body): (i64, String) =
-            conn.query_row("SELECT seq, body FROM audit WHERE layer = 'output' ORDER BY seq LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let (seq, body): (i64, String) = conn
+            .query_row(
+                "SELECT seq, body FROM audit WHERE layer = 'output' ORDER BY seq LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
         let mut bytes = body.into_bytes();
         let i = bytes.len() / 2;
         bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
-        conn.execute("UPDATE audit SET body = ?1 WHERE seq = ?2", rusqlite::params![String::from_utf8(bytes).unwrap(), seq]).unwrap();
+        conn.execute(
+            "UPDATE audit SET body = ?1 WHERE seq = ?2",
+            rusqlite::params![String::from_utf8(bytes).unwrap(), seq],
+        )
+        .unwrap();
         drop(conn);
         let verify = seam(&["audit", "verify", "--config", &ws.config_str()]);
         assert_eq!(verify.status.code(), Some(1));
         let text = String::from_utf8_lossy(&verify.stdout);
-        assert!(text.contains(&format!("BROKEN at record {seq} (layer output")), "{text}");
+        assert!(
+            text.contains(&format!("BROKEN at record {seq} (layer output")),
+            "{text}"
+        );
     }
 }
 
@@ -138,12 +188,31 @@ fn audit_log_refuses_updates_and_deletes() {
     let sink = TestSink::start(0);
     let ws = Workspace::triage(&sim.url, &sink.url);
     let input = ws.dir.path().join("one.jsonl");
-    std::fs::write(&input, serde_json::to_string(&ticket("T-9", "hello")).unwrap()).unwrap();
-    let out = seam(&["run", "triage", "--config", &ws.config_str(), "--input", input.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        &input,
+        serde_json::to_string(&ticket("T-9", "hello")).unwrap(),
+    )
+    .unwrap();
+    let out = seam(&[
+        "run",
+        "triage",
+        "--config",
+        &ws.config_str(),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let conn = rusqlite::Connection::open(ws.db()).unwrap();
-    let err = conn.execute("DELETE FROM audit WHERE seq = 1", []).unwrap_err();
+    let err = conn
+        .execute("DELETE FROM audit WHERE seq = 1", [])
+        .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
-    let err = conn.execute("UPDATE audit SET body = '{}' WHERE seq = 1", []).unwrap_err();
+    let err = conn
+        .execute("UPDATE audit SET body = '{}' WHERE seq = 1", [])
+        .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
 }

@@ -9,27 +9,40 @@ use common::*;
 use serde_json::{Value, json};
 
 fn run(server: &Proc, body: &Value) -> (u16, Value) {
-    let resp = client().post(format!("{}/v1/pipelines/triage/runs", server.url)).json(body).send().unwrap();
+    let resp = client()
+        .post(format!("{}/v1/pipelines/triage/runs", server.url))
+        .json(body)
+        .send()
+        .unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().unwrap())
 }
 
 fn audit_layers(server: &Proc, run_id: &str) -> Vec<Value> {
-    let v: Value = client().get(format!("{}/v1/runs/{run_id}", server.url)).send().unwrap().json().unwrap();
+    let v: Value = client()
+        .get(format!("{}/v1/runs/{run_id}", server.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     v["layers"].as_array().unwrap().clone()
 }
 
 #[test]
 fn valid_run_returns_verified_output_and_acts_once() {
-    let sim = simulator("");
-    let sink = TestSink::start(0);
-    let ws = Workspace::triage(&sim.url, &sink.url);
-    let server = server(&ws.config());
+    let st = stack("", 0);
+    let (server, sink) = (&st.server, &st.sink);
 
-    let (status, body) = run(&server, &ticket("T-1", "I was charged twice, mail me at dana@example.com"));
+    let (status, body) = run(
+        &server,
+        &ticket("T-1", "I was charged twice, mail me at dana@example.com"),
+    );
     assert_eq!(status, 200, "{body}");
     let out = &body["output"];
-    assert!(["billing", "bug", "account", "feature_request", "other"].contains(&out["category"].as_str().unwrap()));
+    assert!(
+        ["billing", "bug", "account", "feature_request", "other"]
+            .contains(&out["category"].as_str().unwrap())
+    );
     assert!(["low", "normal", "high", "urgent"].contains(&out["priority"].as_str().unwrap()));
     assert!(!out["summary"].as_str().unwrap().is_empty());
     assert_eq!(body["model"], "small");
@@ -38,7 +51,10 @@ fn valid_run_returns_verified_output_and_acts_once() {
     assert!(body["usage"]["output_tokens"].as_u64().unwrap() > 0);
     assert!(body["cost_micros"].as_u64().unwrap() > 0);
     assert_eq!(body["prompt_sha256"].as_str().unwrap().len(), 64);
-    let key = body["action"]["idempotency_key"].as_str().unwrap().to_string();
+    let key = body["action"]["idempotency_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let delivered = sink.wait_for("one delivery", |d| !d.is_empty());
     assert_eq!(delivered.len(), 1);
@@ -50,7 +66,10 @@ fn valid_run_returns_verified_output_and_acts_once() {
     // Every layer left a record, and the PII never reached the audit.
     let run_id = body["run_id"].as_str().unwrap();
     let layers = audit_layers(&server, run_id);
-    let names: Vec<&str> = layers.iter().map(|l| l["layer"].as_str().unwrap()).collect();
+    let names: Vec<&str> = layers
+        .iter()
+        .map(|l| l["layer"].as_str().unwrap())
+        .collect();
     for layer in ["ingest", "prompt", "infer", "output", "act", "result"] {
         assert!(names.contains(&layer), "{layer} missing from {names:?}");
     }
@@ -59,7 +78,10 @@ fn valid_run_returns_verified_output_and_acts_once() {
     assert!(audit_text.contains("<EMAIL_1>"));
 
     // The same event and output again: same key, no second action.
-    let (status, again) = run(&server, &ticket("T-1", "I was charged twice, mail me at dana@example.com"));
+    let (status, again) = run(
+        &server,
+        &ticket("T-1", "I was charged twice, mail me at dana@example.com"),
+    );
     assert_eq!(status, 200);
     assert_eq!(again["action"]["idempotency_key"], key.as_str());
     assert_eq!(again["action"]["enqueued"], false);
@@ -67,12 +89,37 @@ fn valid_run_returns_verified_output_and_acts_once() {
     assert_eq!(sink.deliveries().len(), 1);
 
     // Operate endpoints.
-    assert_eq!(client().get(format!("{}/healthz", server.url)).send().unwrap().status(), 200);
-    assert_eq!(client().get(format!("{}/readyz", server.url)).send().unwrap().status(), 200);
-    let metrics = client().get(format!("{}/metrics", server.url)).send().unwrap().text().unwrap();
-    assert!(metrics.contains(r#"seam_runs_total{pipeline="triage",outcome="succeeded"} 2"#), "{metrics}");
+    assert_eq!(
+        client()
+            .get(format!("{}/healthz", server.url))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client()
+            .get(format!("{}/readyz", server.url))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    let metrics = client()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
     assert!(
-        metrics.lines().any(|l| l.starts_with("seam_layer_duration_seconds_bucket") && l.contains(r#"layer="infer""#)),
+        metrics.contains(r#"seam_runs_total{pipeline="triage",outcome="succeeded"} 2"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("seam_layer_duration_seconds_bucket")
+                && l.contains(r#"layer="infer""#)),
         "{metrics}"
     );
     assert!(metrics.contains("seam_tokens_total"));
@@ -81,32 +128,60 @@ fn valid_run_returns_verified_output_and_acts_once() {
 
 #[test]
 fn invalid_input_is_422_with_pointers_and_no_model_call() {
-    let sim = simulator("");
-    let sink = TestSink::start(0);
-    let ws = Workspace::triage(&sim.url, &sink.url);
-    let server = server(&ws.config());
+    let st = stack("", 0);
+    let (server, sink) = (&st.server, &st.sink);
 
-    let (status, body) = run(&server, &json!({"ticket_id": "1006", "subject": "", "body": "x", "extra": 1}));
+    let (status, body) = run(
+        &server,
+        &json!({"ticket_id": "1006", "subject": "", "body": "x", "extra": 1}),
+    );
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["type"], "input_invalid");
     assert_eq!(body["error"]["class"], "data");
-    let pointers: Vec<&str> = body["error"]["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    let pointers: Vec<&str> = body["error"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
     assert!(pointers.contains(&"/ticket_id"), "{pointers:?}");
     assert!(pointers.contains(&"/subject"), "{pointers:?}");
-    assert!(pointers.contains(&""), "missing `customer` is reported at the root: {pointers:?}");
+    assert!(
+        pointers.contains(&""),
+        "missing `customer` is reported at the root: {pointers:?}"
+    );
     let run_id = body["error"]["run_id"].as_str().unwrap();
-    let names: Vec<String> = audit_layers(&server, run_id).iter().map(|l| l["layer"].as_str().unwrap().to_string()).collect();
+    let names: Vec<String> = audit_layers(&server, run_id)
+        .iter()
+        .map(|l| l["layer"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(names, ["ingest", "result"]);
-    let metrics = client().get(format!("{}/metrics", server.url)).send().unwrap().text().unwrap();
-    assert!(!metrics.contains("seam_provider_calls_total{"), "a provider was called: {metrics}");
+    let metrics = client()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        !metrics.contains("seam_provider_calls_total{"),
+        "a provider was called: {metrics}"
+    );
 
     // Not JSON at all: a client error in the same shape.
-    let resp = client().post(format!("{}/v1/pipelines/triage/runs", server.url)).body("{nope").send().unwrap();
+    let resp = client()
+        .post(format!("{}/v1/pipelines/triage/runs", server.url))
+        .body("{nope")
+        .send()
+        .unwrap();
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().unwrap();
     assert_eq!(body["error"]["type"], "invalid_request");
     // Unknown pipeline.
-    let resp = client().post(format!("{}/v1/pipelines/nope/runs", server.url)).json(&json!({})).send().unwrap();
+    let resp = client()
+        .post(format!("{}/v1/pipelines/nope/runs", server.url))
+        .json(&json!({}))
+        .send()
+        .unwrap();
     assert_eq!(resp.status(), 404);
     assert!(sink.deliveries().is_empty());
 }
@@ -114,16 +189,18 @@ fn invalid_input_is_422_with_pointers_and_no_model_call() {
 #[test]
 fn transient_errors_are_retried_429_then_503() {
     // The first call of the conversation gets a 429, the second a 503.
-    let sim = simulator("429=#1:0,503=#2");
-    let sink = TestSink::start(0);
-    let ws = Workspace::triage(&sim.url, &sink.url);
-    let server = server(&ws.config());
+    let st = stack("429=#1:0,503=#2", 0);
+    let server = &st.server;
 
     let (status, body) = run(&server, &ticket("T-2", "The export page crashes"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts"], 3, "{body}");
     let layers = audit_layers(&server, body["run_id"].as_str().unwrap());
-    let infer: Vec<&Value> = layers.iter().filter(|l| l["layer"] == "infer").map(|l| &l["record"]).collect();
+    let infer: Vec<&Value> = layers
+        .iter()
+        .filter(|l| l["layer"] == "infer")
+        .map(|l| &l["record"])
+        .collect();
     assert_eq!(infer.len(), 3);
     assert_eq!(infer[0]["error"]["type"], "provider_rate_limited");
     assert_eq!(infer[1]["error"]["type"], "provider_unavailable");
@@ -132,31 +209,34 @@ fn transient_errors_are_retried_429_then_503() {
 
 #[test]
 fn schema_violating_output_is_repaired_with_feedback() {
-    let sim = simulator("violate=#1");
-    let sink = TestSink::start(0);
-    let ws = Workspace::triage(&sim.url, &sink.url);
-    let server = server(&ws.config());
+    let st = stack("violate=#1", 0);
+    let server = &st.server;
 
     let (status, body) = run(&server, &ticket("T-3", "Please add dark mode"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts"], 2);
     let layers = audit_layers(&server, body["run_id"].as_str().unwrap());
-    let output: Vec<&Value> = layers.iter().filter(|l| l["layer"] == "output").map(|l| &l["record"]).collect();
+    let output: Vec<&Value> = layers
+        .iter()
+        .filter(|l| l["layer"] == "output")
+        .map(|l| &l["record"])
+        .collect();
     assert_eq!(output.len(), 2);
     assert_eq!(output[0]["valid"], false);
     assert_eq!(output[0]["feedback_sent"], true);
     assert_eq!(output[1]["valid"], true);
     // The second call carried the validation errors back to the model.
-    let prompt_len = layers.iter().find(|l| l["layer"] == "prompt").unwrap()["record"]["messages"].as_array().unwrap().len();
+    let prompt_len = layers.iter().find(|l| l["layer"] == "prompt").unwrap()["record"]["messages"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(prompt_len, 2);
 }
 
 #[test]
 fn fenced_output_is_accepted_after_stripping() {
-    let sim = simulator("fenced=#1");
-    let sink = TestSink::start(0);
-    let ws = Workspace::triage(&sim.url, &sink.url);
-    let server = server(&ws.config());
+    let st = stack("fenced=#1", 0);
+    let server = &st.server;
     let (status, body) = run(&server, &ticket("T-4", "Cannot log in"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts"], 1);
@@ -167,10 +247,8 @@ fn fenced_output_is_accepted_after_stripping() {
 
 #[test]
 fn exhausted_provider_answers_a_classed_error_with_run_id() {
-    let sim = simulator("503=100%");
-    let sink = TestSink::start(0);
-    let ws = Workspace::triage(&sim.url, &sink.url);
-    let server = server(&ws.config());
+    let st = stack("503=100%", 0);
+    let (server, sink) = (&st.server, &st.sink);
     let (status, body) = run(&server, &ticket("T-5", "Anything"));
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["type"], "provider_unavailable");
@@ -178,30 +256,48 @@ fn exhausted_provider_answers_a_classed_error_with_run_id() {
     assert!(body["error"]["run_id"].is_string());
     // Primary and fallback were each tried max_attempts (3) times.
     let layers = audit_layers(&server, body["error"]["run_id"].as_str().unwrap());
-    let models: Vec<&str> = layers.iter().filter(|l| l["layer"] == "infer").map(|l| l["record"]["model"].as_str().unwrap()).collect();
-    assert_eq!(models, ["small", "small", "small", "large", "large", "large"]);
+    let models: Vec<&str> = layers
+        .iter()
+        .filter(|l| l["layer"] == "infer")
+        .map(|l| l["record"]["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        models,
+        ["small", "small", "small", "large", "large", "large"]
+    );
     assert!(sink.deliveries().is_empty());
 }
 
 #[test]
 fn sink_failing_twice_gets_exactly_one_action() {
-    let sim = simulator("");
-    let sink = TestSink::start(2);
-    let ws = Workspace::triage(&sim.url, &sink.url);
-    let server = server(&ws.config());
+    let st = stack("", 2);
+    let (server, sink) = (&st.server, &st.sink);
 
     let (status, body) = run(&server, &ticket("T-6", "Refund please"));
     assert_eq!(status, 200, "{body}");
     let key = body["action"]["idempotency_key"].as_str().unwrap();
-    let seen = sink.wait_for("a successful delivery", |d| d.iter().any(|x| x.status == 201));
+    let seen = sink.wait_for("a successful delivery", |d| {
+        d.iter().any(|x| x.status == 201)
+    });
     std::thread::sleep(std::time::Duration::from_millis(800));
     let seen_after = sink.deliveries();
-    assert_eq!(seen_after.len(), seen.len(), "delivered again after success");
+    assert_eq!(
+        seen_after.len(),
+        seen.len(),
+        "delivered again after success"
+    );
     assert_eq!(seen.len(), 3, "{seen:?}");
-    assert!(seen.iter().all(|d| d.key == key), "every attempt carries the same key");
+    assert!(
+        seen.iter().all(|d| d.key == key),
+        "every attempt carries the same key"
+    );
     assert_eq!(seen.iter().filter(|d| d.status == 201).count(), 1);
 
     let layers = audit_layers(&server, body["run_id"].as_str().unwrap());
-    let states: Vec<&str> = layers.iter().filter(|l| l["layer"] == "delivery").map(|l| l["record"]["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> = layers
+        .iter()
+        .filter(|l| l["layer"] == "delivery")
+        .map(|l| l["record"]["state"].as_str().unwrap())
+        .collect();
     assert_eq!(states, ["retry", "retry", "delivered"]);
 }

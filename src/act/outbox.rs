@@ -40,7 +40,9 @@ pub async fn run(rt: Arc<Runtime>, concurrency: usize, mut shutdown: watch::Rece
                 Ok(items) => {
                     claimed = items.len();
                     for item in items {
-                        let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                        let Ok(permit) = permits.clone().acquire_owned().await else {
+                            break;
+                        };
                         let rt = rt.clone();
                         inflight.spawn(async move {
                             deliver(&rt, item).await;
@@ -55,7 +57,9 @@ pub async fn run(rt: Arc<Runtime>, concurrency: usize, mut shutdown: watch::Rece
             continue;
         }
         let wait = match rt.store.outbox_next_due().await {
-            Ok(Some(due)) => Duration::from_millis((due - crate::clock::now_ms()).clamp(0, IDLE_POLL.as_millis() as i64) as u64),
+            Ok(Some(due)) => Duration::from_millis(
+                (due - crate::clock::now_ms()).clamp(0, IDLE_POLL.as_millis() as i64) as u64,
+            ),
             _ => IDLE_POLL,
         };
         tokio::select! {
@@ -70,18 +74,39 @@ pub async fn run(rt: Arc<Runtime>, concurrency: usize, mut shutdown: watch::Rece
 async fn deliver(rt: &Runtime, item: OutboxItem) {
     let Some(p) = rt.config.pipelines.get(&item.pipeline) else {
         let error = format!("pipeline `{}` is no longer declared", item.pipeline);
-        record(rt, &item, DeliveryOutcome::Dead { error: error.clone() }, json!({"state": "dead", "error": error})).await;
+        record(
+            rt,
+            &item,
+            DeliveryOutcome::Dead {
+                error: error.clone(),
+            },
+            json!({"state": "dead", "error": error}),
+        )
+        .await;
         return;
     };
     let started = Instant::now();
-    let result = p.sink.deliver(&rt.client, &item.body, &item.idempotency_key).await;
+    let result = p
+        .sink
+        .deliver(&rt.client, &item.body, &item.idempotency_key)
+        .await;
     let latency_ms = started.elapsed().as_millis() as u64;
     let (outcome, body) = match result {
-        Ok(receipt) => (DeliveryOutcome::Delivered, json!({"state": "delivered", "status": receipt.status})),
+        Ok(receipt) => (
+            DeliveryOutcome::Delivered,
+            json!({"state": "delivered", "status": receipt.status}),
+        ),
         Err(e) if e.transient && item.attempts < p.sink.max_attempts() => {
-            let at_ms = crate::clock::now_ms() + BACKOFF.delay(item.attempts, None).as_millis() as i64;
+            let at_ms =
+                crate::clock::now_ms() + BACKOFF.delay(item.attempts, None).as_millis() as i64;
             let body = json!({"state": "retry", "status": e.status, "error": e.message});
-            (DeliveryOutcome::Retry { at_ms, error: e.message }, body)
+            (
+                DeliveryOutcome::Retry {
+                    at_ms,
+                    error: e.message,
+                },
+                body,
+            )
         }
         Err(e) => {
             let body = json!({"state": "dead", "status": e.status, "error": e.message});
@@ -95,11 +120,21 @@ async fn deliver(rt: &Runtime, item: OutboxItem) {
     record(rt, &item, outcome, body).await;
 }
 
-async fn record(rt: &Runtime, item: &OutboxItem, outcome: DeliveryOutcome, mut body: serde_json::Value) {
+async fn record(
+    rt: &Runtime,
+    item: &OutboxItem,
+    outcome: DeliveryOutcome,
+    mut body: serde_json::Value,
+) {
     body["outbox_id"] = json!(item.id);
     body["attempt"] = json!(item.attempts);
     body["idempotency_key"] = json!(item.idempotency_key);
-    let entry = AuditEntry { run_id: Some(item.run_id.clone()), layer: "delivery", at: crate::clock::now_rfc3339(), body };
+    let entry = AuditEntry {
+        run_id: Some(item.run_id.clone()),
+        layer: "delivery",
+        at: crate::clock::now_rfc3339(),
+        body,
+    };
     if let Err(e) = rt.store.finish_outbox(item.id, outcome, entry).await {
         // The lease expires and the row is delivered again with the same key.
         tracing::warn!(outbox_id = item.id, error = %e, "could not record a delivery outcome");

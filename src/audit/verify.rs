@@ -28,11 +28,18 @@ pub async fn verify(store: &dyn AuditStore) -> Result<ChainReport> {
     loop {
         let page = store.audit_scan(expected_seq - 1, 1000).await?;
         if page.is_empty() {
-            return Ok(ChainReport { records, head: (records > 0).then_some(prev), broken: None });
+            return Ok(ChainReport {
+                records,
+                head: (records > 0).then_some(prev),
+                broken: None,
+            });
         }
         for r in page {
             let reason = if r.seq != expected_seq {
-                Some(format!("expected record {expected_seq}, found {} (records missing)", r.seq))
+                Some(format!(
+                    "expected record {expected_seq}, found {} (records missing)",
+                    r.seq
+                ))
             } else if r.prev_hash != prev {
                 Some("prev_hash does not match the hash of the record before".to_string())
             } else if link(&prev, r.seq, r.run_id.as_deref(), &r.layer, &r.at, &r.body) != r.hash {
@@ -44,7 +51,12 @@ pub async fn verify(store: &dyn AuditStore) -> Result<ChainReport> {
                 return Ok(ChainReport {
                     records,
                     head: None,
-                    broken: Some(Broken { seq: r.seq, run_id: r.run_id, layer: r.layer, reason }),
+                    broken: Some(Broken {
+                        seq: r.seq,
+                        run_id: r.run_id,
+                        layer: r.layer,
+                        reason,
+                    }),
                 });
             }
             prev = r.hash;

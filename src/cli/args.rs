@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "seam", version, about = "The AI integration layer: validated inputs, versioned prompts, bounded model calls, verified outputs, exactly-once actions, a hash-chained audit log.")]
+#[command(
+    name = "seam",
+    version,
+    about = "The AI integration layer: validated inputs, versioned prompts, bounded model calls, verified outputs, exactly-once actions, a hash-chained audit log."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

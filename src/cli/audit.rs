@@ -12,7 +12,9 @@ fn open(path: &Path) -> Result<SqliteStore, String> {
 
 pub async fn verify(path: &Path) -> Result<ExitCode, String> {
     let store = open(path)?;
-    let report = crate::audit::verify(&store).await.map_err(|e| e.to_string())?;
+    let report = crate::audit::verify(&store)
+        .await
+        .map_err(|e| e.to_string())?;
     match report.broken {
         None => {
             println!(
@@ -40,13 +42,19 @@ pub async fn show(path: &Path, run_id: &str, json: bool) -> Result<ExitCode, Str
     use crate::store::{AuditStore, RunStore};
     let store = open(path)?;
     let run = store.get_run(run_id).await.map_err(|e| e.to_string())?;
-    let records = store.audit_for_run(run_id).await.map_err(|e| e.to_string())?;
+    let records = store
+        .audit_for_run(run_id)
+        .await
+        .map_err(|e| e.to_string())?;
     if run.is_none() && records.is_empty() {
         return Err(format!("run `{run_id}` not found"));
     }
     if json {
         let body = serde_json::json!({"run": run, "records": records});
-        println!("{}", serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?
+        );
     } else {
         if let Some(r) = &run {
             println!(

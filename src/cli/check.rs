@@ -6,7 +6,8 @@ use std::process::ExitCode;
 pub fn check(path: &Path) -> Result<ExitCode, String> {
     match crate::config::load(path) {
         Ok(config) => {
-            let pending = crate::store::sqlite::pending_migrations(&config.store.path).map_err(|e| e.to_string())?;
+            let pending = crate::store::sqlite::pending_migrations(&config.store.path)
+                .map_err(|e| e.to_string())?;
             println!(
                 "{}: ok ({} provider(s), {} model(s), {} pipeline(s))",
                 path.display(),
@@ -15,7 +16,12 @@ pub fn check(path: &Path) -> Result<ExitCode, String> {
                 config.pipelines.len()
             );
             if !pending.is_empty() {
-                println!("store {}: {} pending migration(s), applied by `seam serve`: {}", config.store.path.display(), pending.len(), pending.join(", "));
+                println!(
+                    "store {}: {} pending migration(s), applied by `seam serve`: {}",
+                    config.store.path.display(),
+                    pending.len(),
+                    pending.join(", ")
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

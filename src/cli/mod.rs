@@ -18,7 +18,10 @@ use args::{AuditCommand, Cli, Command};
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -29,14 +32,40 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve { config, listen } => serve::serve(&config.config, listen).await,
             Command::Check { config } => check::check(&config.config),
-            Command::Run { pipeline, config, input, output, concurrency, drain_secs } => {
-                run::run(&config.config, &pipeline, &input, output.as_deref(), concurrency, drain_secs).await
+            Command::Run {
+                pipeline,
+                config,
+                input,
+                output,
+                concurrency,
+                drain_secs,
+            } => {
+                run::run(
+                    &config.config,
+                    &pipeline,
+                    &input,
+                    output.as_deref(),
+                    concurrency,
+                    drain_secs,
+                )
+                .await
             }
-            Command::Audit { command: AuditCommand::Verify { config } } => audit::verify(&config.config).await,
-            Command::Audit { command: AuditCommand::Show { run_id, config, json } } => {
-                audit::show(&config.config, &run_id, json).await
-            }
-            Command::Simulate { listen, faults, seed } => simulate::simulate(listen, &faults, seed).await,
+            Command::Audit {
+                command: AuditCommand::Verify { config },
+            } => audit::verify(&config.config).await,
+            Command::Audit {
+                command:
+                    AuditCommand::Show {
+                        run_id,
+                        config,
+                        json,
+                    },
+            } => audit::show(&config.config, &run_id, json).await,
+            Command::Simulate {
+                listen,
+                faults,
+                seed,
+            } => simulate::simulate(listen, &faults, seed).await,
         }
     });
     match result {
@@ -51,7 +80,9 @@ pub fn main() -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SEAM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,seam=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("SEAM_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();
     } else {

@@ -17,26 +17,50 @@ pub async fn run(
     let config = super::load_config(path)?;
     if !config.pipelines.contains_key(pipeline) {
         let known: Vec<_> = config.pipelines.keys().cloned().collect();
-        return Err(format!("pipeline `{pipeline}` is not declared (declared: {})", known.join(", ")));
+        return Err(format!(
+            "pipeline `{pipeline}` is not declared (declared: {})",
+            known.join(", ")
+        ));
     }
-    let file = tokio::fs::File::open(input).await.map_err(|e| format!("cannot open {}: {e}", input.display()))?;
+    let file = tokio::fs::File::open(input)
+        .await
+        .map_err(|e| format!("cannot open {}: {e}", input.display()))?;
     let rt = Runtime::start(config).map_err(|e| e.to_string())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(crate::act::outbox::run(rt.clone(), rt.config.server.outbox_concurrency, stop_rx));
+    let worker = tokio::spawn(crate::act::outbox::run(
+        rt.clone(),
+        rt.config.server.outbox_concurrency,
+        stop_rx,
+    ));
 
     let started = Instant::now();
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let progress = |s: &crate::pipeline::BatchSummary| {
         if tty {
-            eprint!("\r{pipeline}: {} done, {} ok, {} failed", s.lines, s.succeeded, s.failed);
+            eprint!(
+                "\r{pipeline}: {} done, {} ok, {} failed",
+                s.lines, s.succeeded, s.failed
+            );
         }
     };
     let summary = match output {
         Some(out) => {
-            let mut f = tokio::fs::File::create(out).await.map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+            let mut f = tokio::fs::File::create(out)
+                .await
+                .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
             run_batch(rt.clone(), pipeline, file, &mut f, concurrency, progress).await
         }
-        None => run_batch(rt.clone(), pipeline, file, &mut tokio::io::stdout(), concurrency, progress).await,
+        None => {
+            run_batch(
+                rt.clone(),
+                pipeline,
+                file,
+                &mut tokio::io::stdout(),
+                concurrency,
+                progress,
+            )
+            .await
+        }
     }
     .map_err(|e| format!("batch I/O failed: {e}"))?;
     eprintln!(
@@ -60,5 +84,9 @@ pub async fn run(
     if open > 0 {
         eprintln!("{open} action(s) still queued in the outbox; `seam serve` will deliver them");
     }
-    Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(3) })
+    Ok(if summary.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
 }

@@ -10,10 +10,14 @@ pub async fn serve(path: &Path, listen: Option<SocketAddr>) -> Result<ExitCode, 
     let config = super::load_config(path)?;
     let addr = listen.unwrap_or(config.server.listen);
     let rt = Runtime::start(config).map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("seam listening on http://{local}");
     tracing::info!(%local, pipelines = rt.config.pipelines.len(), "serving");
-    crate::server::run(listener, rt, super::shutdown_signal()).await.map_err(|e| e.to_string())?;
+    crate::server::run(listener, rt, super::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use super::locate::Locator;
-use super::model::{Config, ModelConfig, Pipeline, ProviderConfig, ServerConfig, StoreConfig, Synchronous};
+use super::model::{
+    Config, ModelConfig, Pipeline, ProviderConfig, ServerConfig, StoreConfig, Synchronous,
+};
 use super::raw::{RawConfig, RawModel, RawPipeline, RawProvider, RawServer, RawStore};
 use super::secret::SecretRef;
 use crate::act::sinks::SinkConfig;
@@ -98,7 +100,9 @@ impl Report<'_> {
             };
             // A missing field belongs to the entry itself, not to a key in it.
             let sub = match e.span() {
-                Some(span) if !e.message().starts_with("missing field") => Locator::new(&text).path_at(span.start),
+                Some(span) if !e.message().starts_with("missing field") => {
+                    Locator::new(&text).path_at(span.start)
+                }
                 _ => Vec::new(),
             };
             let mut path: Vec<String> = prefix.iter().map(|s| s.to_string()).collect();
@@ -117,23 +121,37 @@ impl Report<'_> {
 fn remove_key(value: &mut toml::Value, path: &[String]) -> bool {
     match path {
         [] => false,
-        [last] => value.as_table_mut().is_some_and(|t| t.remove(last).is_some()),
-        [first, rest @ ..] => value.as_table_mut().and_then(|t| t.get_mut(first)).is_some_and(|v| remove_key(v, rest)),
+        [last] => value
+            .as_table_mut()
+            .is_some_and(|t| t.remove(last).is_some()),
+        [first, rest @ ..] => value
+            .as_table_mut()
+            .and_then(|t| t.get_mut(first))
+            .is_some_and(|v| remove_key(v, rest)),
     }
 }
 
 /// Load and validate a config file.
 pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
     let one = |line, message: String| {
-        ConfigErrors(vec![ConfigError { file: file.to_path_buf(), line, key: String::new(), message }])
+        ConfigErrors(vec![ConfigError {
+            file: file.to_path_buf(),
+            line,
+            key: String::new(),
+            message,
+        }])
     };
-    let text = std::fs::read_to_string(file).map_err(|e| one(None, format!("cannot read config: {e}")))?;
+    let text =
+        std::fs::read_to_string(file).map_err(|e| one(None, format!("cannot read config: {e}")))?;
     let loc = Locator::new(&text);
     let raw: RawConfig = match toml::from_str(&text) {
         Ok(raw) => raw,
         Err(e) => {
             let (line, key) = match e.span() {
-                Some(span) => (Some(loc.line_at(span.start)), loc.path_at(span.start).join(".")),
+                Some(span) => (
+                    Some(loc.line_at(span.start)),
+                    loc.path_at(span.start).join("."),
+                ),
                 None => (None, String::new()),
             };
             return Err(ConfigErrors(vec![ConfigError {
@@ -145,17 +163,25 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
         }
     };
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut report = Report { file, loc: &loc, errors: Vec::new() };
+    let mut report = Report {
+        file,
+        loc: &loc,
+        errors: Vec::new(),
+    };
 
     let server = raw
         .server
         .as_ref()
-        .map_or(Some(RawServer::default()), |v| report.entry::<RawServer>(&["server"], v))
+        .map_or(Some(RawServer::default()), |v| {
+            report.entry::<RawServer>(&["server"], v)
+        })
         .and_then(|s| check_server(&mut report, s));
     let store = raw
         .store
         .as_ref()
-        .map_or(Some(RawStore::default()), |v| report.entry::<RawStore>(&["store"], v))
+        .map_or(Some(RawStore::default()), |v| {
+            report.entry::<RawStore>(&["store"], v)
+        })
         .and_then(|s| check_store(&mut report, &dir, s));
 
     let mut providers = BTreeMap::new();
@@ -170,10 +196,16 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
     for (name, value) in &raw.models {
         if let Some(m) = report.entry::<RawModel>(&["models", name], value) {
             if !raw.providers.contains_key(&m.provider) {
-                report.at(&["models", name, "provider"], format!("provider `{}` is not declared in [providers]", m.provider));
+                report.at(
+                    &["models", name, "provider"],
+                    format!("provider `{}` is not declared in [providers]", m.provider),
+                );
             }
             if m.context_window == 0 {
-                report.at(&["models", name, "context_window"], "must be greater than 0");
+                report.at(
+                    &["models", name, "context_window"],
+                    "must be greater than 0",
+                );
             }
             models.insert(
                 name.clone(),
@@ -219,7 +251,10 @@ fn check_server(r: &mut Report<'_>, s: RawServer) -> Option<ServerConfig> {
     let listen = match listen.parse() {
         Ok(a) => a,
         Err(e) => {
-            r.at(&["server", "listen"], format!("`{listen}` is not an address like 127.0.0.1:8080: {e}"));
+            r.at(
+                &["server", "listen"],
+                format!("`{listen}` is not an address like 127.0.0.1:8080: {e}"),
+            );
             return None;
         }
     };
@@ -235,7 +270,10 @@ fn check_store(r: &mut Report<'_>, dir: &Path, s: RawStore) -> Option<StoreConfi
         "full" => Synchronous::Full,
         "normal" => Synchronous::Normal,
         other => {
-            r.at(&["store", "synchronous"], format!("`{other}` is not one of `full`, `normal`"));
+            r.at(
+                &["store", "synchronous"],
+                format!("`{other}` is not one of `full`, `normal`"),
+            );
             return None;
         }
     };
@@ -250,7 +288,13 @@ fn check_url(r: &mut Report<'_>, path: &[&str], text: &str) -> Option<reqwest::U
     match reqwest::Url::parse(text) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
         Ok(url) => {
-            r.at(path, format!("`{text}` must be an http or https URL with a host (scheme `{}`)", url.scheme()));
+            r.at(
+                path,
+                format!(
+                    "`{text}` must be an http or https URL with a host (scheme `{}`)",
+                    url.scheme()
+                ),
+            );
             None
         }
         Err(e) => {
@@ -260,7 +304,12 @@ fn check_url(r: &mut Report<'_>, path: &[&str], text: &str) -> Option<reqwest::U
     }
 }
 
-fn check_provider(r: &mut Report<'_>, dir: &Path, name: &str, p: RawProvider) -> Option<ProviderConfig> {
+fn check_provider(
+    r: &mut Report<'_>,
+    dir: &Path,
+    name: &str,
+    p: RawProvider,
+) -> Option<ProviderConfig> {
     let kind = match ProviderKind::parse(&p.kind) {
         Ok(k) => Some(k),
         Err(e) => {
@@ -269,7 +318,11 @@ fn check_provider(r: &mut Report<'_>, dir: &Path, name: &str, p: RawProvider) ->
         }
     };
     let url = check_url(r, &["providers", name, "base_url"], &p.base_url);
-    let api_key = match p.api_key.as_deref().map(|k| SecretRef::parse_required(k, dir)) {
+    let api_key = match p
+        .api_key
+        .as_deref()
+        .map(|k| SecretRef::parse_required(k, dir))
+    {
         Some(Ok(s)) => Some(s),
         Some(Err(e)) => {
             r.at(&["providers", name, "api_key"], e);
@@ -287,30 +340,52 @@ fn check_provider(r: &mut Report<'_>, dir: &Path, name: &str, p: RawProvider) ->
 }
 
 fn load_schema(r: &mut Report<'_>, dir: &Path, path: &[&str], file: &str) -> Option<JsonSchema> {
-    JsonSchema::load(&dir.join(file)).map_err(|e| r.at(path, e)).ok()
+    JsonSchema::load(&dir.join(file))
+        .map_err(|e| r.at(path, e))
+        .ok()
 }
 
-fn check_pipeline(r: &mut Report<'_>, dir: &Path, name: &str, p: RawPipeline, raw: &RawConfig) -> Option<Pipeline> {
+fn check_pipeline(
+    r: &mut Report<'_>,
+    dir: &Path,
+    name: &str,
+    p: RawPipeline,
+    raw: &RawConfig,
+) -> Option<Pipeline> {
     let key = |k: &'static str| -> [&str; 3] { ["pipelines", name, k] };
     let input_schema = load_schema(r, dir, &key("input_schema"), &p.input_schema);
     let output_schema = load_schema(r, dir, &key("output_schema"), &p.output_schema);
-    let prompt = PromptTemplate::load(&dir.join(&p.prompt), p.system_prompt.as_deref().map(|s| dir.join(s)))
-        .map_err(|(which, e)| r.at(&key(if which { "system_prompt" } else { "prompt" }), e))
-        .ok();
+    let prompt = PromptTemplate::load(
+        &dir.join(&p.prompt),
+        p.system_prompt.as_deref().map(|s| dir.join(s)),
+    )
+    .map_err(|(which, e)| r.at(&key(if which { "system_prompt" } else { "prompt" }), e))
+    .ok();
     if !raw.models.contains_key(&p.model) {
-        r.at(&key("model"), format!("model `{}` is not declared in [models]", p.model));
+        r.at(
+            &key("model"),
+            format!("model `{}` is not declared in [models]", p.model),
+        );
     }
     for (i, fallback) in p.fallbacks.iter().enumerate() {
         if !raw.models.contains_key(fallback) {
             let idx = i.to_string();
-            r.at(&["pipelines", name, "fallbacks", &idx], format!("model `{fallback}` is not declared in [models]"));
+            r.at(
+                &["pipelines", name, "fallbacks", &idx],
+                format!("model `{fallback}` is not declared in [models]"),
+            );
         }
     }
-    let flag = Flag::parse(p.flag.as_deref().unwrap_or("on")).map_err(|e| r.at(&key("flag"), e)).ok();
+    let flag = Flag::parse(p.flag.as_deref().unwrap_or("on"))
+        .map_err(|e| r.at(&key("flag"), e))
+        .ok();
     if let Some(ptr) = &p.event_id
         && !ptr.starts_with('/')
     {
-        r.at(&key("event_id"), format!("`{ptr}` is not a JSON pointer (it must start with `/`)"));
+        r.at(
+            &key("event_id"),
+            format!("`{ptr}` is not a JSON pointer (it must start with `/`)"),
+        );
     }
     if let Some(t) = p.temperature
         && !(0.0..=2.0).contains(&t)
@@ -323,11 +398,18 @@ fn check_pipeline(r: &mut Report<'_>, dir: &Path, name: &str, p: RawPipeline, ra
         max_delay: Duration::from_millis(p.retry.max_delay_ms.unwrap_or(2_000)),
     };
     if retry.base_delay > retry.max_delay {
-        r.at(&["pipelines", name, "retry", "base_delay_ms"], "must not exceed max_delay_ms");
+        r.at(
+            &["pipelines", name, "retry", "base_delay_ms"],
+            "must not exceed max_delay_ms",
+        );
     }
     let sink = SinkConfig::load(&p.sink, dir).map_err(|errs| {
         for (k, e) in errs {
-            let mut path = vec!["pipelines".to_string(), name.to_string(), "sink".to_string()];
+            let mut path = vec![
+                "pipelines".to_string(),
+                name.to_string(),
+                "sink".to_string(),
+            ];
             path.extend(k);
             r.push(path, e);
         }

@@ -47,7 +47,11 @@ impl Locator {
 
 pub fn line_at(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 fn span_of_path(table: &Table, path: &[String]) -> Option<Range<usize>> {
@@ -128,7 +132,10 @@ fn path_in_value(value: &Value, offset: usize, path: &mut Vec<String>) -> bool {
             for (name, v) in t.iter() {
                 path.push(name.to_string());
                 let key_span = t.key(name).and_then(|k| k.span());
-                if path_in_value(v, offset, path) || contains(v.span(), offset) || contains(key_span, offset) {
+                if path_in_value(v, offset, path)
+                    || contains(v.span(), offset)
+                    || contains(key_span, offset)
+                {
                     return true;
                 }
                 path.pop();

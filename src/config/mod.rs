@@ -8,7 +8,9 @@ mod model;
 mod raw;
 mod secret;
 
-pub use load::{load, ConfigError, ConfigErrors};
-pub use model::{Config, ModelConfig, Pipeline, ProviderConfig, ServerConfig, StoreConfig, Synchronous};
+pub use load::{ConfigError, ConfigErrors, load};
+pub use model::{
+    Config, ModelConfig, Pipeline, ProviderConfig, ServerConfig, StoreConfig, Synchronous,
+};
 pub use raw::RawSink;
 pub use secret::{Secret, SecretRef};

@@ -30,12 +30,14 @@ impl SecretRef {
     /// Parse a reference; `None` when the text is not a reference at all.
     pub fn parse(text: &str, base: &Path) -> Option<Result<SecretRef, String>> {
         if let Some(name) = text.strip_prefix("env:") {
-            let ok = !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let ok =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             return Some(if ok {
                 Ok(SecretRef::Env(name.to_string()))
             } else {
-                Err(format!("`env:{name}` is not a valid environment variable name"))
+                Err(format!(
+                    "`env:{name}` is not a valid environment variable name"
+                ))
             });
         }
         if let Some(path) = text.strip_prefix("file:") {
@@ -50,7 +52,10 @@ impl SecretRef {
     /// Parse text that must be a reference.
     pub fn parse_required(text: &str, base: &Path) -> Result<SecretRef, String> {
         SecretRef::parse(text, base).unwrap_or_else(|| {
-            Err("secrets must be referenced as `env:NAME` or `file:/path`, not written inline".into())
+            Err(
+                "secrets must be referenced as `env:NAME` or `file:/path`, not written inline"
+                    .into(),
+            )
         })
     }
 
@@ -93,7 +98,10 @@ mod tests {
         );
         assert!(SecretRef::parse("sk-live-123", base).is_none());
         assert!(SecretRef::parse_required("sk-live-123", base).is_err());
-        assert!(matches!(SecretRef::parse("env:BAD-NAME", base), Some(Err(_))));
+        assert!(matches!(
+            SecretRef::parse("env:BAD-NAME", base),
+            Some(Err(_))
+        ));
     }
 
     #[test]

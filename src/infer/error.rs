@@ -8,10 +8,17 @@ use crate::error::ErrorClass;
 pub enum ProviderError {
     /// 429: slow down; `retry_after` is the provider's own hint.
     #[error("rate limited by the provider (HTTP 429): {message}")]
-    RateLimited { retry_after: Option<Duration>, message: String },
+    RateLimited {
+        retry_after: Option<Duration>,
+        message: String,
+    },
     /// 5xx and 529 overloaded.
     #[error("provider error (HTTP {status}): {message}")]
-    Server { status: u16, retry_after: Option<Duration>, message: String },
+    Server {
+        status: u16,
+        retry_after: Option<Duration>,
+        message: String,
+    },
     #[error("provider call timed out after {0} ms")]
     Timeout(u64),
     /// Connection refused, reset, or the body broke off.
@@ -36,16 +43,18 @@ impl ProviderError {
             | ProviderError::Timeout(_)
             | ProviderError::Connection(_)
             | ProviderError::BadResponse(_) => ErrorClass::Transient,
-            ProviderError::Auth { .. } | ProviderError::Rejected { .. } => ErrorClass::Configuration,
+            ProviderError::Auth { .. } | ProviderError::Rejected { .. } => {
+                ErrorClass::Configuration
+            }
         }
     }
 
     pub fn type_name(&self) -> &'static str {
         match self {
             ProviderError::RateLimited { .. } => "provider_rate_limited",
-            ProviderError::Server { .. } | ProviderError::Connection(_) | ProviderError::BadResponse(_) => {
-                "provider_unavailable"
-            }
+            ProviderError::Server { .. }
+            | ProviderError::Connection(_)
+            | ProviderError::BadResponse(_) => "provider_unavailable",
             ProviderError::Timeout(_) => "provider_timeout",
             ProviderError::Auth { .. } => "provider_auth",
             ProviderError::Rejected { .. } => "provider_rejected",
@@ -63,17 +72,29 @@ impl ProviderError {
 
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            ProviderError::RateLimited { retry_after, .. } | ProviderError::Server { retry_after, .. } => *retry_after,
+            ProviderError::RateLimited { retry_after, .. }
+            | ProviderError::Server { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
 
     /// Classify an HTTP error status.
-    pub fn from_status(status: u16, retry_after: Option<Duration>, message: String) -> ProviderError {
+    pub fn from_status(
+        status: u16,
+        retry_after: Option<Duration>,
+        message: String,
+    ) -> ProviderError {
         match status {
-            429 => ProviderError::RateLimited { retry_after, message },
+            429 => ProviderError::RateLimited {
+                retry_after,
+                message,
+            },
             401 | 403 => ProviderError::Auth { status, message },
-            408 | 500..=599 => ProviderError::Server { status, retry_after, message },
+            408 | 500..=599 => ProviderError::Server {
+                status,
+                retry_after,
+                message,
+            },
             _ => ProviderError::Rejected { status, message },
         }
     }
@@ -92,7 +113,10 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         return Some(Duration::from_secs_f64(secs));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]
@@ -101,11 +125,28 @@ mod tests {
 
     #[test]
     fn statuses_classify() {
-        assert!(ProviderError::from_status(429, None, String::new()).class().retryable());
-        assert!(ProviderError::from_status(503, None, String::new()).class().retryable());
-        assert!(ProviderError::from_status(529, None, String::new()).class().retryable());
+        assert!(
+            ProviderError::from_status(429, None, String::new())
+                .class()
+                .retryable()
+        );
+        assert!(
+            ProviderError::from_status(503, None, String::new())
+                .class()
+                .retryable()
+        );
+        assert!(
+            ProviderError::from_status(529, None, String::new())
+                .class()
+                .retryable()
+        );
         for s in [400, 401, 403, 404, 422] {
-            assert!(!ProviderError::from_status(s, None, String::new()).class().retryable(), "{s}");
+            assert!(
+                !ProviderError::from_status(s, None, String::new())
+                    .class()
+                    .retryable(),
+                "{s}"
+            );
         }
     }
 
@@ -115,7 +156,10 @@ mod tests {
         assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
         let future = std::time::SystemTime::now() + Duration::from_secs(30);
         let d = parse_retry_after(&httpdate::fmt_http_date(future)).unwrap();
-        assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28), "{d:?}");
+        assert!(
+            d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
+            "{d:?}"
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 }

@@ -19,7 +19,9 @@ impl ProviderKind {
     pub fn parse(text: &str) -> Result<ProviderKind, String> {
         match text {
             "openai" => Ok(ProviderKind::OpenAi),
-            other => Err(format!("`{other}` is not a provider kind; known kinds: `openai`")),
+            other => Err(format!(
+                "`{other}` is not a provider kind; known kinds: `openai`"
+            )),
         }
     }
 }
@@ -36,7 +38,10 @@ impl Providers {
         let mut by_name = BTreeMap::new();
         for (name, p) in &config.providers {
             let key = match &p.api_key {
-                Some(r) => Some(r.resolve().map_err(|e| format!("providers.{name}.api_key: {e}"))?),
+                Some(r) => Some(
+                    r.resolve()
+                        .map_err(|e| format!("providers.{name}.api_key: {e}"))?,
+                ),
                 None => None,
             };
             let provider: Arc<dyn Provider> = match p.kind {

@@ -16,9 +16,13 @@ impl RetryPolicy {
     /// draw from `[0, min(max, base·2^(retry-1))]` ("full jitter"), raised
     /// to the provider's `retry_after` when it asked for longer.
     pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
-        let exp = self.base_delay.saturating_mul(1u32 << (retry.saturating_sub(1)).min(20));
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << (retry.saturating_sub(1)).min(20));
         let ceiling = exp.min(self.max_delay);
-        let jittered = Duration::from_nanos(fastrand::u64(0..=ceiling.as_nanos().min(u128::from(u64::MAX)) as u64));
+        let jittered = Duration::from_nanos(fastrand::u64(
+            0..=ceiling.as_nanos().min(u128::from(u64::MAX)) as u64,
+        ));
         match retry_after {
             Some(ra) if ra > jittered => ra,
             _ => jittered,
@@ -32,7 +36,11 @@ mod tests {
 
     #[test]
     fn jitter_stays_under_the_ceiling() {
-        let p = RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(1000) };
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+        };
         for retry in 1..10 {
             for _ in 0..200 {
                 let d = p.delay(retry, None);
@@ -44,7 +52,14 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured() {
-        let p = RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) };
-        assert_eq!(p.delay(1, Some(Duration::from_secs(2))), Duration::from_secs(2));
+        let p = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+        };
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
     }
 }

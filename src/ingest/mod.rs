@@ -41,5 +41,10 @@ pub fn ingest(pipeline: &Pipeline, input: &Value) -> Result<Ingested, Vec<FieldE
         })
         .unwrap_or_else(|| input_sha256.clone());
     let (redacted, pii) = redact(input);
-    Ok(Ingested { redacted, pii, input_sha256, event_id })
+    Ok(Ingested {
+        redacted,
+        pii,
+        input_sha256,
+        event_id,
+    })
 }

@@ -19,7 +19,10 @@ static DETECTORS: LazyLock<Vec<Detector>> = LazyLock::new(|| {
     vec![
         Detector {
             kind: "EMAIL",
-            pattern: Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}").ok(),
+            pattern: Regex::new(
+                r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+            )
+            .ok(),
         },
         Detector {
             kind: "PHONE",
@@ -36,12 +39,17 @@ pub struct PiiMap {
 
 impl PiiMap {
     fn placeholder_for(&mut self, kind: &'static str, original: &str) -> String {
-        if let Some((p, _, _)) = self.entries.iter().find(|(_, o, k)| *k == kind && o == original) {
+        if let Some((p, _, _)) = self
+            .entries
+            .iter()
+            .find(|(_, o, k)| *k == kind && o == original)
+        {
             return p.clone();
         }
         let n = self.entries.iter().filter(|(_, _, k)| *k == kind).count() + 1;
         let placeholder = format!("<{kind}_{n}>");
-        self.entries.push((placeholder.clone(), original.to_string(), kind));
+        self.entries
+            .push((placeholder.clone(), original.to_string(), kind));
         placeholder
     }
 
@@ -62,7 +70,11 @@ impl PiiMap {
         match value {
             Value::String(s) => Value::String(self.restore_str(s)),
             Value::Array(a) => Value::Array(a.iter().map(|v| self.restore(v)).collect()),
-            Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), self.restore(v))).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), self.restore(v)))
+                    .collect(),
+            ),
             other => other.clone(),
         }
     }
@@ -89,7 +101,11 @@ fn redact_value(value: &Value, map: &mut PiiMap) -> Value {
     match value {
         Value::String(s) => Value::String(redact_str(s, map)),
         Value::Array(a) => Value::Array(a.iter().map(|v| redact_value(v, map)).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), redact_value(v, map))).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), redact_value(v, map)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -97,7 +113,9 @@ fn redact_value(value: &Value, map: &mut PiiMap) -> Value {
 fn redact_str(s: &str, map: &mut PiiMap) -> String {
     let mut text = s.to_string();
     for detector in DETECTORS.iter() {
-        let Some(re) = &detector.pattern else { continue };
+        let Some(re) = &detector.pattern else {
+            continue;
+        };
         if !re.is_match(&text) {
             continue;
         }

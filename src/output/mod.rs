@@ -36,7 +36,11 @@ impl Rejected {
         });
         text.push_str("Errors:\n");
         for e in self.errors.iter().take(20) {
-            let at = if e.pointer.is_empty() { "(root)" } else { e.pointer.as_str() };
+            let at = if e.pointer.is_empty() {
+                "(root)"
+            } else {
+                e.pointer.as_str()
+            };
             text.push_str(&format!("- at {at}: {}\n", e.message));
         }
         text.push_str("Reply again with only the corrected JSON object.");
@@ -47,7 +51,13 @@ impl Rejected {
         self.errors
             .iter()
             .take(5)
-            .map(|e| if e.pointer.is_empty() { e.message.clone() } else { format!("{}: {}", e.pointer, e.message) })
+            .map(|e| {
+                if e.pointer.is_empty() {
+                    e.message.clone()
+                } else {
+                    format!("{}: {}", e.pointer, e.message)
+                }
+            })
             .collect::<Vec<_>>()
             .join("; ")
     }
@@ -58,13 +68,21 @@ pub fn check(schema: &JsonSchema, text: &str) -> Result<Verified, Rejected> {
     let (value, repairs) = parse_tolerant(text).map_err(|(repairs, message)| Rejected {
         stage: "parse",
         repairs,
-        errors: vec![FieldError { pointer: String::new(), schema_path: String::new(), message }],
+        errors: vec![FieldError {
+            pointer: String::new(),
+            schema_path: String::new(),
+            message,
+        }],
     })?;
     let errors = schema.validate(&value);
     if errors.is_empty() {
         Ok(Verified { value, repairs })
     } else {
-        Err(Rejected { stage: "schema", repairs, errors })
+        Err(Rejected {
+            stage: "schema",
+            repairs,
+            errors,
+        })
     }
 }
 
@@ -99,6 +117,11 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert_eq!(check(&schema(), "I cannot help with that").unwrap_err().stage, "parse");
+        assert_eq!(
+            check(&schema(), "I cannot help with that")
+                .unwrap_err()
+                .stage,
+            "parse"
+        );
     }
 }

@@ -36,7 +36,10 @@ pub fn parse_tolerant(text: &str) -> Result<(Value, Repairs), (Repairs, String)>
             }
         }
     } else {
-        return Err((repairs, format!("no JSON object in the reply ({first_error})")));
+        return Err((
+            repairs,
+            format!("no JSON object in the reply ({first_error})"),
+        ));
     }
     let (fixed, fixes) = balance(body);
     repairs.extend(fixes);
@@ -127,13 +130,37 @@ mod tests {
     #[test]
     fn repairs() {
         check(r#"{"a":1}"#, json!({"a":1}), &[]);
-        check("```json\n{\"a\":1}\n```", json!({"a":1}), &["stripped_fences"]);
+        check(
+            "```json\n{\"a\":1}\n```",
+            json!({"a":1}),
+            &["stripped_fences"],
+        );
         check("```\n{\"a\":1}\n```", json!({"a":1}), &["stripped_fences"]);
-        check("Sure! Here it is: {\"a\":1} Hope that helps.", json!({"a":1}), &["extracted_json"]);
-        check(r#"{"a":[1,2,],}"#, json!({"a":[1,2]}), &["removed_trailing_comma"]);
-        check(r#"{"a":"x, y","b":{"c":"d"#, json!({"a":"x, y","b":{"c":"d"}}), &["closed_truncated"]);
-        check(r#"{"a":1,"b":"#, json!({"a":1,"b":null}), &["closed_truncated"]);
-        check(r#"{"a":[1],"b":"te"#, json!({"a":[1],"b":"te"}), &["closed_truncated"]);
+        check(
+            "Sure! Here it is: {\"a\":1} Hope that helps.",
+            json!({"a":1}),
+            &["extracted_json"],
+        );
+        check(
+            r#"{"a":[1,2,],}"#,
+            json!({"a":[1,2]}),
+            &["removed_trailing_comma"],
+        );
+        check(
+            r#"{"a":"x, y","b":{"c":"d"#,
+            json!({"a":"x, y","b":{"c":"d"}}),
+            &["closed_truncated"],
+        );
+        check(
+            r#"{"a":1,"b":"#,
+            json!({"a":1,"b":null}),
+            &["closed_truncated"],
+        );
+        check(
+            r#"{"a":[1],"b":"te"#,
+            json!({"a":[1],"b":"te"}),
+            &["closed_truncated"],
+        );
         check(r#"{"a":"q\"}"#, json!({"a":"q\"}"}), &["closed_truncated"]);
     }
 

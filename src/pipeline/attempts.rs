@@ -42,10 +42,14 @@ pub async fn call_models(
     for model_name in &p.models {
         let model = rt.config.models.get(model_name);
         let provider_cfg = model.and_then(|m| rt.config.providers.get(&m.provider));
-        let (Some(model), Some(provider_cfg), Some(provider)) =
-            (model, provider_cfg, model.and_then(|m| rt.providers.get(&m.provider)))
-        else {
-            last_err = Error::Config(format!("model `{model_name}` or its provider is not available"));
+        let (Some(model), Some(provider_cfg), Some(provider)) = (
+            model,
+            provider_cfg,
+            model.and_then(|m| rt.providers.get(&m.provider)),
+        ) else {
+            last_err = Error::Config(format!(
+                "model `{model_name}` or its provider is not available"
+            ));
             continue;
         };
         let per_call = p.request_timeout.unwrap_or(provider_cfg.timeout);
@@ -55,7 +59,10 @@ pub async fn call_models(
         loop {
             let now = Instant::now();
             if now >= deadline {
-                return (Err(Error::Deadline(p.run_timeout.as_millis() as u64)), spent);
+                return (
+                    Err(Error::Deadline(p.run_timeout.as_millis() as u64)),
+                    spent,
+                );
             }
             let request = ChatRequest {
                 model: &model.upstream,
@@ -82,7 +89,13 @@ pub async fn call_models(
                 Ok(r) => r,
                 Err(e) => {
                     rt.metrics.provider_call(&model.name, e.type_name());
-                    trail.push("infer", merge(base, json!({"status": "error", "error": provider_error_json(&e)})));
+                    trail.push(
+                        "infer",
+                        merge(
+                            base,
+                            json!({"status": "error", "error": provider_error_json(&e)}),
+                        ),
+                    );
                     if !e.class().retryable() {
                         return (Err(e.into()), spent);
                     }
@@ -102,17 +115,26 @@ pub async fn call_models(
             spent.usage.output_tokens += response.usage.output_tokens;
             spent.cost_micros += cost;
             rt.metrics.provider_call(&model.name, "ok");
-            rt.metrics.usage(&p.name, &model.name, response.usage.input_tokens, response.usage.output_tokens, cost);
+            rt.metrics.usage(
+                &p.name,
+                &model.name,
+                response.usage.input_tokens,
+                response.usage.output_tokens,
+                cost,
+            );
             trail.push(
                 "infer",
-                merge(base, json!({
-                    "status": "ok",
-                    "usage": response.usage,
-                    "cost_micros": cost,
-                    "finish_reason": response.finish_reason,
-                    "response_id": response.response_id,
-                    "raw_output": response.content,
-                })),
+                merge(
+                    base,
+                    json!({
+                        "status": "ok",
+                        "usage": response.usage,
+                        "cost_micros": cost,
+                        "finish_reason": response.finish_reason,
+                        "response_id": response.response_id,
+                        "raw_output": response.content,
+                    }),
+                ),
             );
             let checking = StdInstant::now();
             let checked = output::check(&p.output_schema, &response.content);
@@ -120,19 +142,34 @@ pub async fn call_models(
             match checked {
                 Ok(verified) => {
                     trail.push("output", json!({"valid": true, "repairs": verified.repairs, "parsed": verified.value}));
-                    return (Ok(Answer { verified, model: model.name.clone() }), spent);
+                    return (
+                        Ok(Answer {
+                            verified,
+                            model: model.name.clone(),
+                        }),
+                        spent,
+                    );
                 }
                 Err(rejected) => {
-                    trail.push("output", json!({
-                        "valid": false,
-                        "stage": rejected.stage,
-                        "repairs": rejected.repairs,
-                        "errors": rejected.errors,
-                        "feedback_sent": repairs < p.max_repairs,
-                    }));
+                    trail.push(
+                        "output",
+                        json!({
+                            "valid": false,
+                            "stage": rejected.stage,
+                            "repairs": rejected.repairs,
+                            "errors": rejected.errors,
+                            "feedback_sent": repairs < p.max_repairs,
+                        }),
+                    );
                     if repairs >= p.max_repairs {
                         let detail = rejected.summary();
-                        return (Err(Error::OutputInvalid { attempts: spent.attempts, detail }), spent);
+                        return (
+                            Err(Error::OutputInvalid {
+                                attempts: spent.attempts,
+                                detail,
+                            }),
+                            spent,
+                        );
                     }
                     repairs += 1;
                     messages.push(ChatMessage::assistant(response.content));

@@ -21,10 +21,13 @@ async fn one(rt: Arc<Runtime>, pipeline: Arc<str>, line_no: u64, line: String) -
     let input: Value = match serde_json::from_str(&line) {
         Ok(v) => v,
         Err(e) => {
-            return (false, json!({
-                "line": line_no,
-                "error": {"type": "invalid_request", "class": "client", "message": format!("line {line_no} is not JSON: {e}"), "run_id": null}
-            }));
+            return (
+                false,
+                json!({
+                    "line": line_no,
+                    "error": {"type": "invalid_request", "class": "client", "message": format!("line {line_no} is not JSON: {e}"), "run_id": null}
+                }),
+            );
         }
     };
     match execute(&rt, &pipeline, input).await {

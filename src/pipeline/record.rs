@@ -12,7 +12,10 @@ pub struct Trail {
 
 impl Trail {
     pub fn new(run_id: &str) -> Trail {
-        Trail { run_id: run_id.to_string(), entries: Vec::with_capacity(8) }
+        Trail {
+            run_id: run_id.to_string(),
+            entries: Vec::with_capacity(8),
+        }
     }
 
     pub fn push(&mut self, layer: &'static str, body: Value) {

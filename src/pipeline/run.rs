@@ -50,13 +50,21 @@ pub struct RunFailure {
 
 impl From<Error> for RunFailure {
     fn from(error: Error) -> Self {
-        RunFailure { run_id: None, error }
+        RunFailure {
+            run_id: None,
+            error,
+        }
     }
 }
 
 /// Run `input` through pipeline `name`.
 pub async fn execute(rt: &Runtime, name: &str, input: Value) -> Result<RunResult, RunFailure> {
-    let p = rt.config.pipelines.get(name).ok_or_else(|| Error::PipelineNotFound(name.to_string()))?.clone();
+    let p = rt
+        .config
+        .pipelines
+        .get(name)
+        .ok_or_else(|| Error::PipelineNotFound(name.to_string()))?
+        .clone();
     if p.flag == Flag::Off {
         return Err(Error::Disabled(name.to_string()).into());
     }
@@ -96,22 +104,36 @@ pub async fn execute(rt: &Runtime, name: &str, input: Value) -> Result<RunResult
         Err(errors) => {
             // The input is not stored: it failed its contract and may hold
             // unredacted PII. Only where it failed is recorded.
-            let located: Vec<_> =
-                errors.iter().map(|e| json!({"pointer": e.pointer, "schema_path": e.schema_path})).collect();
+            let located: Vec<_> = errors
+                .iter()
+                .map(|e| json!({"pointer": e.pointer, "schema_path": e.schema_path}))
+                .collect();
             trail.push("ingest", json!({"valid": false, "errors": located}));
             record.status = "rejected".into();
-            return fail(rt, &p, record, trail, Spent::default(), started, Error::InputInvalid(errors)).await;
+            return fail(
+                rt,
+                &p,
+                record,
+                trail,
+                Spent::default(),
+                started,
+                Error::InputInvalid(errors),
+            )
+            .await;
         }
     };
     record.event_id = Some(ingested.event_id.clone());
     record.input_sha256 = Some(ingested.input_sha256.clone());
-    trail.push("ingest", json!({
-        "valid": true,
-        "event_id": ingested.event_id,
-        "input_sha256": ingested.input_sha256,
-        "input": ingested.redacted,
-        "redactions": ingested.pii.summary(),
-    }));
+    trail.push(
+        "ingest",
+        json!({
+            "valid": true,
+            "event_id": ingested.event_id,
+            "input_sha256": ingested.input_sha256,
+            "input": ingested.redacted,
+            "redactions": ingested.pii.summary(),
+        }),
+    );
 
     // Layer 2: prompt.
     let t = Instant::now();
@@ -119,15 +141,29 @@ pub async fn execute(rt: &Runtime, name: &str, input: Value) -> Result<RunResult
     rt.metrics.layer(&p.name, "prompt", t.elapsed());
     let prompt = match rendered {
         Ok(r) => r,
-        Err(e) => return fail(rt, &p, record, trail, Spent::default(), started, Error::Prompt(e)).await,
+        Err(e) => {
+            return fail(
+                rt,
+                &p,
+                record,
+                trail,
+                Spent::default(),
+                started,
+                Error::Prompt(e),
+            )
+            .await;
+        }
     };
     record.prompt_sha256 = Some(prompt.sha256.clone());
-    trail.push("prompt", json!({
-        "template": p.prompt.path.display().to_string(),
-        "version": p.prompt.version,
-        "sha256": prompt.sha256,
-        "messages": prompt.messages,
-    }));
+    trail.push(
+        "prompt",
+        json!({
+            "template": p.prompt.path.display().to_string(),
+            "version": p.prompt.version,
+            "sha256": prompt.sha256,
+            "messages": prompt.messages,
+        }),
+    );
 
     // Layers 3 and 4: infer, then parse and verify the output.
     let (answer, spent) = call_models(rt, &p, &prompt, deadline, &mut trail).await;
@@ -144,34 +180,47 @@ pub async fn execute(rt: &Runtime, name: &str, input: Value) -> Result<RunResult
     let run_info = json!({"id": run_id, "pipeline": p.name, "model": answer.model, "prompt_version": p.prompt.version});
     let key = idempotency::key(&p.name, &ingested.event_id, &redacted_output);
     let body = p.sink.body(&input, &output, &run_info);
-    trail.push("act", json!({
-        "sink": p.sink.kind(),
-        "target": p.sink.target(),
-        "idempotency_key": key,
-        "body": p.sink.body(&ingested.redacted, &redacted_output, &run_info),
-        "state": "enqueued",
-    }));
+    trail.push(
+        "act",
+        json!({
+            "sink": p.sink.kind(),
+            "target": p.sink.target(),
+            "idempotency_key": key,
+            "body": p.sink.body(&ingested.redacted, &redacted_output, &run_info),
+            "state": "enqueued",
+        }),
+    );
     rt.metrics.layer(&p.name, "act", t.elapsed());
 
     record.status = "succeeded".into();
     record.model = Some(answer.model.clone());
     record.output = Some(redacted_output);
     let latency_ms = finish(&mut record, &spent, started);
-    trail.push("result", json!({
-        "status": "succeeded",
-        "model": answer.model,
-        "attempts": spent.attempts,
-        "usage": spent.usage,
-        "cost_micros": spent.cost_micros,
-        "latency_ms": latency_ms,
-    }));
-    let outbox = NewOutbox { pipeline: p.name.clone(), idempotency_key: key.clone(), body };
+    trail.push(
+        "result",
+        json!({
+            "status": "succeeded",
+            "model": answer.model,
+            "attempts": spent.attempts,
+            "usage": spent.usage,
+            "cost_micros": spent.cost_micros,
+            "latency_ms": latency_ms,
+        }),
+    );
+    let outbox = NewOutbox {
+        pipeline: p.name.clone(),
+        idempotency_key: key.clone(),
+        body,
+    };
     let t = Instant::now();
     let enqueued = rt
         .store
         .commit_run(record, trail.into_entries(), Some(outbox))
         .await
-        .map_err(|e| RunFailure { run_id: None, error: e.into() })?;
+        .map_err(|e| RunFailure {
+            run_id: None,
+            error: e.into(),
+        })?;
     rt.metrics.layer(&p.name, "commit", t.elapsed());
     rt.metrics.run_finished(&p.name, "succeeded");
     if enqueued {
@@ -189,7 +238,11 @@ pub async fn execute(rt: &Runtime, name: &str, input: Value) -> Result<RunResult
         latency_ms,
         prompt_sha256: prompt.sha256,
         prompt_version: p.prompt.version.clone(),
-        action: Some(Action { sink: p.sink.kind(), idempotency_key: key, enqueued }),
+        action: Some(Action {
+            sink: p.sink.kind(),
+            idempotency_key: key,
+            enqueued,
+        }),
     })
 }
 
@@ -228,14 +281,24 @@ async fn fail(
     }));
     let outcome = record.status.clone();
     let run_id = record.id.clone();
-    match rt.store.commit_run(record, trail.into_entries(), None).await {
+    match rt
+        .store
+        .commit_run(record, trail.into_entries(), None)
+        .await
+    {
         Ok(_) => {
             rt.metrics.run_finished(&p.name, &outcome);
-            Err(RunFailure { run_id: Some(run_id), error })
+            Err(RunFailure {
+                run_id: Some(run_id),
+                error,
+            })
         }
         Err(store) => {
             tracing::error!(run_id, error = %store, "could not record a failed run");
-            Err(RunFailure { run_id: None, error })
+            Err(RunFailure {
+                run_id: None,
+                error,
+            })
         }
     }
 }

@@ -38,14 +38,23 @@ impl PromptTemplate {
     /// system template) and where inside it.
     pub fn load(path: &Path, system: Option<PathBuf>) -> Result<PromptTemplate, (bool, String)> {
         let read = |p: &Path, is_system: bool| {
-            std::fs::read_to_string(p).map_err(|e| (is_system, format!("cannot read template `{}`: {e}", p.display())))
+            std::fs::read_to_string(p).map_err(|e| {
+                (
+                    is_system,
+                    format!("cannot read template `{}`: {e}", p.display()),
+                )
+            })
         };
         let user = read(path, false)?;
         let system_src = system.as_deref().map(|p| read(p, true)).transpose()?;
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         env.set_keep_trailing_newline(false);
-        let compile = |env: &mut Environment<'static>, name: &'static str, src: String, p: &Path, is_system| {
+        let compile = |env: &mut Environment<'static>,
+                       name: &'static str,
+                       src: String,
+                       p: &Path,
+                       is_system| {
             env.add_template_owned(name, src).map_err(|e| {
                 let line = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
                 (is_system, format!("template `{}`{line}: {e}", p.display()))
@@ -59,6 +68,11 @@ impl PromptTemplate {
             compile(&mut env, SYSTEM, src, p, true)?;
         }
         let version = crate::canonical::sha256_hex(version_src)[..16].to_string();
-        Ok(PromptTemplate { path: path.to_path_buf(), version, env, has_system: system.is_some() })
+        Ok(PromptTemplate {
+            path: path.to_path_buf(),
+            version,
+            env,
+            has_system: system.is_some(),
+        })
     }
 }

@@ -12,7 +12,10 @@ pub struct ApiError(pub RunFailure);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        ApiError(RunFailure { run_id: None, error: e })
+        ApiError(RunFailure {
+            run_id: None,
+            error: e,
+        })
     }
 }
 
@@ -25,7 +28,8 @@ impl From<RunFailure> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let RunFailure { run_id, error } = self.0;
-        let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut body = json!({"error": {
             "type": error.type_name(),
             "class": error.class().as_str(),

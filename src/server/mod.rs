@@ -25,8 +25,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(crate::act::outbox::run(rt.clone(), rt.config.server.outbox_concurrency, stop_rx));
-    let served = axum::serve(listener, app(rt)).with_graceful_shutdown(shutdown).await;
+    let worker = tokio::spawn(crate::act::outbox::run(
+        rt.clone(),
+        rt.config.server.outbox_concurrency,
+        stop_rx,
+    ));
+    let served = axum::serve(listener, app(rt))
+        .with_graceful_shutdown(shutdown)
+        .await;
     let _ = stop_tx.send(true);
     if let Err(e) = worker.await {
         tracing::error!(error = %e, "outbox worker ended abnormally");

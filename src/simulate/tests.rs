@@ -34,6 +34,17 @@ impl Sim {
         }
     }
 
+    async fn get_json(&self, client: &reqwest::Client, path: &str) -> Value {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -213,14 +224,7 @@ async fn serves_openai_wire_format() {
     );
 
     // Models, health.
-    let models: Value = client
-        .get(sim.url("/v1/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models: Value = sim.get_json(&client, "/v1/models").await;
     assert_eq!(models["object"], "list");
     assert!(models["data"].as_array().unwrap().len() >= 2);
     let health = client.get(sim.url("/healthz")).send().await.unwrap();
@@ -248,14 +252,7 @@ async fn serves_openai_wire_format() {
         json!({"id": 1, "duplicate": true})
     );
     assert_eq!(deliver("k-2").await.unwrap().status(), 201);
-    let list: Value = client
-        .get(sim.url("/helpdesk/deliveries"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = sim.get_json(&client, "/helpdesk/deliveries").await;
     let d = list["deliveries"].as_array().unwrap();
     assert_eq!(d.len(), 2);
     assert_eq!(d[0]["path"], "/helpdesk/api/tickets/7/comments");

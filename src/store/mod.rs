@@ -104,7 +104,12 @@ pub enum DeliveryOutcome {
 pub trait RunStore: Send + Sync {
     /// Write the run, its audit records and its outbox row atomically.
     /// Returns whether the outbox row was new (false: same key existed).
-    async fn commit_run(&self, run: RunRecord, audit: Vec<AuditEntry>, outbox: Option<NewOutbox>) -> Result<bool>;
+    async fn commit_run(
+        &self,
+        run: RunRecord,
+        audit: Vec<AuditEntry>,
+        outbox: Option<NewOutbox>,
+    ) -> Result<bool>;
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>>;
 }
 
@@ -113,7 +118,12 @@ pub trait OutboxStore: Send + Sync {
     /// Lease up to `limit` due rows (pending and due, or leased and expired).
     async fn claim_outbox(&self, limit: usize, lease: Duration) -> Result<Vec<OutboxItem>>;
     /// Record a delivery attempt's outcome with its audit record.
-    async fn finish_outbox(&self, id: i64, outcome: DeliveryOutcome, audit: AuditEntry) -> Result<()>;
+    async fn finish_outbox(
+        &self,
+        id: i64,
+        outcome: DeliveryOutcome,
+        audit: AuditEntry,
+    ) -> Result<()>;
     /// Rows not yet delivered or dead.
     async fn outbox_open(&self) -> Result<u64>;
     /// Unix ms of the earliest pending row, if any.

@@ -64,43 +64,105 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("seam");
         let runs = Family::<RunLabels, Counter>::default();
-        registry.register("runs", "Finished runs by pipeline and outcome", runs.clone());
-        let layer_seconds = Family::<LayerLabels, Histogram, fn() -> Histogram>::new_with_constructor(layer_histogram);
-        registry.register("layer_duration_seconds", "Time spent in each layer of a run", layer_seconds.clone());
+        registry.register(
+            "runs",
+            "Finished runs by pipeline and outcome",
+            runs.clone(),
+        );
+        let layer_seconds =
+            Family::<LayerLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                layer_histogram,
+            );
+        registry.register(
+            "layer_duration_seconds",
+            "Time spent in each layer of a run",
+            layer_seconds.clone(),
+        );
         let tokens = Family::<TokenLabels, Counter>::default();
-        registry.register("tokens", "Model tokens by direction (input, output)", tokens.clone());
+        registry.register(
+            "tokens",
+            "Model tokens by direction (input, output)",
+            tokens.clone(),
+        );
         let cost = Family::<ModelLabels, Counter>::default();
-        registry.register("cost_micro_usd", "Model spend in micro-dollars", cost.clone());
+        registry.register(
+            "cost_micro_usd",
+            "Model spend in micro-dollars",
+            cost.clone(),
+        );
         let calls = Family::<CallLabels, Counter>::default();
-        registry.register("provider_calls", "Provider calls by model and outcome (ok or error type)", calls.clone());
+        registry.register(
+            "provider_calls",
+            "Provider calls by model and outcome (ok or error type)",
+            calls.clone(),
+        );
         let deliveries = Family::<RunLabels, Counter>::default();
-        registry.register("deliveries", "Outbox delivery attempts by outcome", deliveries.clone());
-        Metrics { registry, runs, layer_seconds, tokens, cost, calls, deliveries }
+        registry.register(
+            "deliveries",
+            "Outbox delivery attempts by outcome",
+            deliveries.clone(),
+        );
+        Metrics {
+            registry,
+            runs,
+            layer_seconds,
+            tokens,
+            cost,
+            calls,
+            deliveries,
+        }
     }
 
     pub fn run_finished(&self, pipeline: &str, outcome: &str) {
-        self.runs.get_or_create(&RunLabels { pipeline: pipeline.into(), outcome: outcome.into() }).inc();
+        self.runs
+            .get_or_create(&RunLabels {
+                pipeline: pipeline.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     pub fn layer(&self, pipeline: &str, layer: &str, took: Duration) {
         self.layer_seconds
-            .get_or_create(&LayerLabels { pipeline: pipeline.into(), layer: layer.into() })
+            .get_or_create(&LayerLabels {
+                pipeline: pipeline.into(),
+                layer: layer.into(),
+            })
             .observe(took.as_secs_f64());
     }
 
     pub fn usage(&self, pipeline: &str, model: &str, input: u64, output: u64, cost_micros: u64) {
-        let t = |direction: &str| TokenLabels { pipeline: pipeline.into(), model: model.into(), direction: direction.into() };
+        let t = |direction: &str| TokenLabels {
+            pipeline: pipeline.into(),
+            model: model.into(),
+            direction: direction.into(),
+        };
         self.tokens.get_or_create(&t("input")).inc_by(input);
         self.tokens.get_or_create(&t("output")).inc_by(output);
-        self.cost.get_or_create(&ModelLabels { pipeline: pipeline.into(), model: model.into() }).inc_by(cost_micros);
+        self.cost
+            .get_or_create(&ModelLabels {
+                pipeline: pipeline.into(),
+                model: model.into(),
+            })
+            .inc_by(cost_micros);
     }
 
     pub fn provider_call(&self, model: &str, outcome: &str) {
-        self.calls.get_or_create(&CallLabels { model: model.into(), outcome: outcome.into() }).inc();
+        self.calls
+            .get_or_create(&CallLabels {
+                model: model.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     pub fn delivery(&self, pipeline: &str, outcome: &str) {
-        self.deliveries.get_or_create(&RunLabels { pipeline: pipeline.into(), outcome: outcome.into() }).inc();
+        self.deliveries
+            .get_or_create(&RunLabels {
+                pipeline: pipeline.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     /// Prometheus text exposition.
@@ -124,8 +186,17 @@ mod tests {
         m.layer("triage", "infer", Duration::from_millis(3));
         m.usage("triage", "sim", 10, 5, 7);
         let text = m.encode();
-        assert!(text.contains("seam_runs_total{pipeline=\"triage\",outcome=\"succeeded\"} 1"), "{text}");
-        assert!(text.contains("seam_layer_duration_seconds_bucket"), "{text}");
-        assert!(text.contains("seam_cost_micro_usd_total{pipeline=\"triage\",model=\"sim\"} 7"), "{text}");
+        assert!(
+            text.contains("seam_runs_total{pipeline=\"triage\",outcome=\"succeeded\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("seam_layer_duration_seconds_bucket"),
+            "{text}"
+        );
+        assert!(
+            text.contains("seam_cost_micro_usd_total{pipeline=\"triage\",model=\"sim\"} 7"),
+            "{text}"
+        );
     }
 }

@@ -60,12 +60,22 @@ pub fn simulator(faults: &str) -> Proc {
 
 /// `seam serve` on a free port.
 pub fn server(config: &Path) -> Proc {
-    spawn(&["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+    spawn(&[
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ])
 }
 
 /// Run a `seam` command to completion.
 pub fn seam(args: &[&str]) -> Output {
-    Command::new(SEAM).args(args).env_remove("SEAM_LOG").output().expect("run seam")
+    Command::new(SEAM)
+        .args(args)
+        .env_remove("SEAM_LOG")
+        .output()
+        .expect("run seam")
 }
 
 /// A temp folder holding a copy of the ticket-triage example, with the
@@ -85,7 +95,11 @@ impl Workspace {
                 std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name())).unwrap();
             }
         }
-        std::fs::copy(example.join("tickets.jsonl"), dir.path().join("tickets.jsonl")).unwrap();
+        std::fs::copy(
+            example.join("tickets.jsonl"),
+            dir.path().join("tickets.jsonl"),
+        )
+        .unwrap();
         let config = std::fs::read_to_string(example.join("seam.toml"))
             .unwrap()
             .replace("http://127.0.0.1:8787/v1", &format!("{provider_url}/v1"))
@@ -119,7 +133,10 @@ pub fn ticket(id: &str, body: &str) -> serde_json::Value {
 }
 
 pub fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 /// A delivery the test sink received.
@@ -141,10 +158,16 @@ pub struct TestSink {
 impl TestSink {
     pub fn start(fail_first: usize) -> TestSink {
         use axum::http::{HeaderMap, StatusCode};
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         let received: Arc<Mutex<Vec<Delivery>>> = Arc::default();
         let log = received.clone();
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
         let addr = listener.local_addr().unwrap();
         let app = axum::Router::new().route(
             "/tickets/triage",
@@ -154,7 +177,10 @@ impl TestSink {
                     let mut log = log.lock().unwrap();
                     let status = if log.len() < fail_first { 500 } else { 201 };
                     log.push(Delivery {
-                        key: headers.get("idempotency-key").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default(),
+                        key: headers
+                            .get("idempotency-key")
+                            .map(|v| v.to_str().unwrap().to_string())
+                            .unwrap_or_default(),
                         body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
                         status,
                     });
@@ -163,7 +189,11 @@ impl TestSink {
             }),
         );
         runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
-        TestSink { url: format!("http://{addr}/tickets/triage"), received, _runtime: runtime }
+        TestSink {
+            url: format!("http://{addr}/tickets/triage"),
+            received,
+            _runtime: runtime,
+        }
     }
 
     pub fn deliveries(&self) -> Vec<Delivery> {
@@ -178,8 +208,34 @@ impl TestSink {
             if pred(&d) {
                 return d;
             }
-            assert!(Instant::now() < until, "timed out waiting for {what}: {d:?}");
+            assert!(
+                Instant::now() < until,
+                "timed out waiting for {what}: {d:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// The usual test stack: simulator (with `faults`), a sink failing its
+/// first `sink_failures` requests, the triage example wired to both, and
+/// `seam serve` on it.
+pub struct Stack {
+    pub server: Proc,
+    pub sink: TestSink,
+    pub ws: Workspace,
+    pub sim: Proc,
+}
+
+pub fn stack(faults: &str, sink_failures: usize) -> Stack {
+    let sim = simulator(faults);
+    let sink = TestSink::start(sink_failures);
+    let ws = Workspace::triage(&sim.url, &sink.url);
+    let server = server(&ws.config());
+    Stack {
+        server,
+        sink,
+        ws,
+        sim,
     }
 }

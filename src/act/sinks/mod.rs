@@ -23,7 +23,10 @@ impl SinkConfig {
     pub fn load(raw: &RawSink, dir: &Path) -> Result<SinkConfig, SinkErrors> {
         match raw.kind.as_str() {
             "http" => http::HttpSinkConfig::load(raw, dir).map(SinkConfig::Http),
-            other => Err(vec![(vec!["kind".into()], format!("`{other}` is not a sink kind; known kinds: `http`"))]),
+            other => Err(vec![(
+                vec!["kind".into()],
+                format!("`{other}` is not a sink kind; known kinds: `http`"),
+            )]),
         }
     }
 
@@ -54,7 +57,12 @@ impl SinkConfig {
     }
 
     /// Deliver one action.
-    pub async fn deliver(&self, client: &reqwest::Client, body: &Value, key: &str) -> Result<Receipt, DeliveryError> {
+    pub async fn deliver(
+        &self,
+        client: &reqwest::Client,
+        body: &Value,
+        key: &str,
+    ) -> Result<Receipt, DeliveryError> {
         match self {
             SinkConfig::Http(c) => http::deliver(c, client, body, key).await,
         }

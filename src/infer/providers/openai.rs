@@ -16,7 +16,11 @@ pub struct OpenAi {
 
 impl OpenAi {
     pub fn new(client: reqwest::Client, base_url: &str, api_key: Option<Secret>) -> Self {
-        OpenAi { client, url: format!("{base_url}/chat/completions"), api_key }
+        OpenAi {
+            client,
+            url: format!("{base_url}/chat/completions"),
+            api_key,
+        }
     }
 }
 
@@ -79,9 +83,11 @@ pub fn request_body(req: &ChatRequest<'_>) -> Value {
 
 /// The provider's own error message, when the body has one.
 fn error_message(body: &str) -> String {
-    let from_json = serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(str::to_string));
+    let from_json = serde_json::from_str::<Value>(body).ok().and_then(|v| {
+        v.pointer("/error/message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
     let msg = from_json.unwrap_or_else(|| body.to_string());
     msg.chars().take(500).collect()
 }
@@ -119,20 +125,34 @@ impl WithoutUrl for reqwest::Error {
 impl Provider for OpenAi {
     async fn chat(&self, req: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError> {
         let timeout_ms = req.timeout.as_millis() as u64;
-        let mut builder = self.client.post(&self.url).timeout(req.timeout).json(&request_body(req));
+        let mut builder = self
+            .client
+            .post(&self.url)
+            .timeout(req.timeout)
+            .json(&request_body(req));
         if let Some(key) = &self.api_key {
             builder = builder.bearer_auth(key.expose());
         }
-        let resp = builder.send().await.map_err(|e| transport_error(&e, timeout_ms))?;
+        let resp = builder
+            .send()
+            .await
+            .map_err(|e| transport_error(&e, timeout_ms))?;
         let status = resp.status().as_u16();
         let retry_after = resp
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let body = resp.text().await.map_err(|e| transport_error(&e, timeout_ms))?;
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| transport_error(&e, timeout_ms))?;
         if !(200..300).contains(&status) {
-            return Err(ProviderError::from_status(status, retry_after, error_message(&body)));
+            return Err(ProviderError::from_status(
+                status,
+                retry_after,
+                error_message(&body),
+            ));
         }
         let wire: WireResponse = serde_json::from_str(&body)
             .map_err(|e| ProviderError::BadResponse(format!("not a chat completion: {e}")))?;
@@ -141,15 +161,30 @@ impl Provider for OpenAi {
             .into_iter()
             .next()
             .ok_or_else(|| ProviderError::BadResponse("no choices in the response".into()))?;
-        let content = match (choice.message.content, choice.message.tool_calls.into_iter().next()) {
+        let content = match (
+            choice.message.content,
+            choice.message.tool_calls.into_iter().next(),
+        ) {
             (_, Some(call)) => call.function.arguments,
             (Some(text), None) => text,
-            (None, None) => choice.message.refusal.map(|r| format!("refusal: {r}")).unwrap_or_default(),
+            (None, None) => choice
+                .message
+                .refusal
+                .map(|r| format!("refusal: {r}"))
+                .unwrap_or_default(),
         };
         let usage = wire
             .usage
-            .map(|u| Usage { input_tokens: u.prompt_tokens, output_tokens: u.completion_tokens })
+            .map(|u| Usage {
+                input_tokens: u.prompt_tokens,
+                output_tokens: u.completion_tokens,
+            })
             .unwrap_or_default();
-        Ok(ChatResponse { content, usage, finish_reason: choice.finish_reason, response_id: wire.id })
+        Ok(ChatResponse {
+            content,
+            usage,
+            finish_reason: choice.finish_reason,
+            response_id: wire.id,
+        })
     }
 }

@@ -16,7 +16,10 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(rt): State<Arc<Runtime>>) -> impl IntoResponse {
     match rt.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready".to_string()),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}")),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store unavailable: {e}"),
+        ),
     }
 }
 
@@ -25,11 +28,19 @@ pub async fn metrics(State(rt): State<Arc<Runtime>>) -> impl IntoResponse {
     let mut text = rt.metrics.encode();
     if let Some(open) = open {
         // Queue depth read from the store at scrape time.
-        let gauge = format!("# HELP seam_outbox_open Outbox actions not yet delivered or dead.\n# TYPE seam_outbox_open gauge\nseam_outbox_open {open}\n");
+        let gauge = format!(
+            "# HELP seam_outbox_open Outbox actions not yet delivered or dead.\n# TYPE seam_outbox_open gauge\nseam_outbox_open {open}\n"
+        );
         text = match text.strip_suffix("# EOF\n") {
             Some(head) => format!("{head}{gauge}# EOF\n"),
             None => format!("{text}{gauge}"),
         };
     }
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
 }

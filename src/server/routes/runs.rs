@@ -11,19 +11,35 @@ use crate::error::Error;
 use crate::pipeline::{Runtime, execute};
 use crate::server::ApiError;
 
-pub async fn create(State(rt): State<Arc<Runtime>>, Path(name): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn create(
+    State(rt): State<Arc<Runtime>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     if !rt.config.pipelines.contains_key(&name) {
         return Err(Error::PipelineNotFound(name).into());
     }
     let input: Value = serde_json::from_slice(&body).map_err(|e| {
-        Error::BadRequest(format!("body is not JSON (line {}, column {}): {e}", e.line(), e.column()))
+        Error::BadRequest(format!(
+            "body is not JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        ))
     })?;
     let result = execute(&rt, &name, input).await?;
     Ok(Json(json!(result)))
 }
 
-pub async fn get(State(rt): State<Arc<Runtime>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let run = rt.store.get_run(&id).await.map_err(Error::from)?.ok_or(Error::RunNotFound(id.clone()))?;
+pub async fn get(
+    State(rt): State<Arc<Runtime>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let run = rt
+        .store
+        .get_run(&id)
+        .await
+        .map_err(Error::from)?
+        .ok_or(Error::RunNotFound(id.clone()))?;
     let records = rt.store.audit_for_run(&id).await.map_err(Error::from)?;
     let layers: Vec<Value> = records
         .iter()

@@ -16,11 +16,21 @@ pub type Head = Result<ChainHead>;
 
 pub fn head(conn: &Connection) -> Head {
     let row = conn
-        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok(ChainHead { seq: r.get(0)?, hash: r.get(1)? })
-        })
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| {
+                Ok(ChainHead {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                })
+            },
+        )
         .optional()?;
-    Ok(row.unwrap_or(ChainHead { seq: 0, hash: GENESIS.to_string() }))
+    Ok(row.unwrap_or(ChainHead {
+        seq: 0,
+        hash: GENESIS.to_string(),
+    }))
 }
 
 pub fn append(conn: &Connection, head: &mut ChainHead, entries: &[AuditEntry]) -> Result<()> {
@@ -52,13 +62,21 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAudit> {
 const COLUMNS: &str = "seq, run_id, layer, at, body, prev_hash, hash";
 
 pub fn for_run(conn: &Connection, run_id: &str) -> Result<Vec<StoredAudit>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM audit WHERE run_id = ?1 ORDER BY seq"))?;
-    let rows = stmt.query_map([run_id], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM audit WHERE run_id = ?1 ORDER BY seq"
+    ))?;
+    let rows = stmt
+        .query_map([run_id], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
 pub fn scan(conn: &Connection, after: i64, limit: usize) -> Result<Vec<StoredAudit>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
-    let rows = stmt.query_map(params![after, limit as i64], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+    ))?;
+    let rows = stmt
+        .query_map(params![after, limit as i64], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }

@@ -5,14 +5,20 @@ use rusqlite::Connection;
 use crate::store::Result;
 
 /// (version, name, SQL), in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../../../migrations/sqlite/0001_init.sql"),
+)];
 
 fn applied(conn: &Connection) -> Result<Vec<i64>> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
     )?;
     let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version")?;
-    let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+    let rows = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
     Ok(rows)
 }
 
@@ -37,7 +43,12 @@ pub fn apply(conn: &mut Connection) -> Result<()> {
 /// Names of migrations a store at `path` has not applied (all of them if
 /// the file does not exist yet). Opens read-only; changes nothing.
 pub fn pending_migrations(path: &std::path::Path) -> Result<Vec<String>> {
-    let all = || MIGRATIONS.iter().map(|(v, n, _)| format!("{v:04}_{n}")).collect();
+    let all = || {
+        MIGRATIONS
+            .iter()
+            .map(|(v, n, _)| format!("{v:04}_{n}"))
+            .collect()
+    };
     if !path.exists() {
         return Ok(all());
     }
@@ -51,7 +62,9 @@ pub fn pending_migrations(path: &std::path::Path) -> Result<Vec<String>> {
         return Ok(all());
     }
     let mut stmt = conn.prepare("SELECT version FROM schema_migrations")?;
-    let done = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+    let done = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
     Ok(MIGRATIONS
         .iter()
         .filter(|(v, _, _)| !done.contains(v))

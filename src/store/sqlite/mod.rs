@@ -23,8 +23,8 @@ pub use migrate::pending_migrations;
 use writer::Op;
 
 use super::{
-    AuditEntry, AuditStore, DeliveryOutcome, NewOutbox, OutboxItem, OutboxStore, Result, RunRecord, RunStore,
-    Store, StoreError, StoredAudit,
+    AuditEntry, AuditStore, DeliveryOutcome, NewOutbox, OutboxItem, OutboxStore, Result, RunRecord,
+    RunStore, Store, StoreError, StoredAudit,
 };
 use crate::config::{StoreConfig, Synchronous};
 
@@ -37,10 +37,14 @@ fn open_connection(path: &Path, sync: Synchronous) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", match sync {
-        Synchronous::Full => "FULL",
-        Synchronous::Normal => "NORMAL",
-    })?;
+    conn.pragma_update(
+        None,
+        "synchronous",
+        match sync {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        },
+    )?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
@@ -51,27 +55,39 @@ impl SqliteStore {
         if let Some(dir) = config.path.parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Database(format!("cannot create `{}`: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Database(format!("cannot create `{}`: {e}", dir.display()))
+            })?;
         }
         let mut conn = open_connection(&config.path, config.synchronous)?;
         migrate::apply(&mut conn)?;
         let reader = open_connection(&config.path, config.synchronous)?;
         let (tx, rx) = mpsc::channel(8192);
         writer::start(conn, rx, config.group_commit_max)?;
-        Ok(SqliteStore { tx, reader: Arc::new(Mutex::new(reader)) })
+        Ok(SqliteStore {
+            tx,
+            reader: Arc::new(Mutex::new(reader)),
+        })
     }
 
     async fn send<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T>>) -> Op) -> Result<T> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.map_err(|_| StoreError::WriterGone)?;
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
-    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let reader = self.reader.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = reader.lock().map_err(|_| StoreError::Database("reader lock poisoned".into()))?;
+            let conn = reader
+                .lock()
+                .map_err(|_| StoreError::Database("reader lock poisoned".into()))?;
             f(&conn)
         })
         .await
@@ -81,8 +97,19 @@ impl SqliteStore {
 
 #[async_trait::async_trait]
 impl RunStore for SqliteStore {
-    async fn commit_run(&self, run: RunRecord, audit: Vec<AuditEntry>, outbox: Option<NewOutbox>) -> Result<bool> {
-        self.send(|reply| Op::CommitRun { run: Box::new(run), audit, outbox, reply }).await
+    async fn commit_run(
+        &self,
+        run: RunRecord,
+        audit: Vec<AuditEntry>,
+        outbox: Option<NewOutbox>,
+    ) -> Result<bool> {
+        self.send(|reply| Op::CommitRun {
+            run: Box::new(run),
+            audit,
+            outbox,
+            reply,
+        })
+        .await
     }
 
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>> {
@@ -94,11 +121,27 @@ impl RunStore for SqliteStore {
 #[async_trait::async_trait]
 impl OutboxStore for SqliteStore {
     async fn claim_outbox(&self, limit: usize, lease: Duration) -> Result<Vec<OutboxItem>> {
-        self.send(|reply| Op::Claim { limit, lease, reply }).await
+        self.send(|reply| Op::Claim {
+            limit,
+            lease,
+            reply,
+        })
+        .await
     }
 
-    async fn finish_outbox(&self, id: i64, outcome: DeliveryOutcome, audit: AuditEntry) -> Result<()> {
-        self.send(|reply| Op::Finish { id, outcome, audit, reply }).await
+    async fn finish_outbox(
+        &self,
+        id: i64,
+        outcome: DeliveryOutcome,
+        audit: AuditEntry,
+    ) -> Result<()> {
+        self.send(|reply| Op::Finish {
+            id,
+            outcome,
+            audit,
+            reply,
+        })
+        .await
     }
 
     async fn outbox_open(&self) -> Result<u64> {
@@ -113,7 +156,11 @@ impl OutboxStore for SqliteStore {
 #[async_trait::async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<()> {
-        self.send(|reply| Op::Append { audit: entries, reply }).await
+        self.send(|reply| Op::Append {
+            audit: entries,
+            reply,
+        })
+        .await
     }
 
     async fn audit_for_run(&self, run_id: &str) -> Result<Vec<StoredAudit>> {
@@ -129,6 +176,7 @@ impl AuditStore for SqliteStore {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
     }
 }

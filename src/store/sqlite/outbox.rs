@@ -44,14 +44,16 @@ pub fn claim(conn: &Connection, limit: usize, lease: Duration) -> Result<Vec<Out
         .collect::<rusqlite::Result<Vec<(i64, String, String, String, String, u32)>>>()?;
     Ok(rows
         .into_iter()
-        .map(|(id, run_id, pipeline, idempotency_key, body, attempts)| OutboxItem {
-            id,
-            run_id,
-            pipeline,
-            idempotency_key,
-            body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-            attempts,
-        })
+        .map(
+            |(id, run_id, pipeline, idempotency_key, body, attempts)| OutboxItem {
+                id,
+                run_id,
+                pipeline,
+                idempotency_key,
+                body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+                attempts,
+            },
+        )
         .collect())
 }
 
@@ -74,7 +76,11 @@ pub fn finish(conn: &Connection, id: i64, outcome: &DeliveryOutcome) -> Result<(
 }
 
 pub fn open_count(conn: &Connection) -> Result<u64> {
-    let n: i64 = conn.query_row("SELECT count(*) FROM outbox WHERE status IN ('pending', 'inflight')", [], |r| r.get(0))?;
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM outbox WHERE status IN ('pending', 'inflight')",
+        [],
+        |r| r.get(0),
+    )?;
     Ok(n as u64)
 }
 

@@ -9,10 +9,16 @@ use serde_json::json;
 
 use super::SqliteStore;
 use crate::config::{StoreConfig, Synchronous};
-use crate::store::{AuditEntry, AuditStore, DeliveryOutcome, NewOutbox, OutboxStore, RunRecord, RunStore};
+use crate::store::{
+    AuditEntry, AuditStore, DeliveryOutcome, NewOutbox, OutboxStore, RunRecord, RunStore,
+};
 
 fn store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
-    let config = StoreConfig { path: dir.path().join("t.db"), synchronous: Synchronous::Normal, group_commit_max: 64 };
+    let config = StoreConfig {
+        path: dir.path().join("t.db"),
+        synchronous: Synchronous::Normal,
+        group_commit_max: 64,
+    };
     Arc::new(SqliteStore::open(&config).unwrap())
 }
 
@@ -41,7 +47,12 @@ fn run(id: &str) -> RunRecord {
 }
 
 fn entry(run_id: &str, layer: &'static str) -> AuditEntry {
-    AuditEntry { run_id: Some(run_id.into()), layer, at: "2026-11-23T00:00:00.000Z".into(), body: json!({"x": run_id}) }
+    AuditEntry {
+        run_id: Some(run_id.into()),
+        layer,
+        at: "2026-11-23T00:00:00.000Z".into(),
+        body: json!({"x": run_id}),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -55,8 +66,18 @@ async fn concurrent_runs_keep_one_chain_and_dedupe_actions() {
             let id = format!("r{i}");
             // Every third run repeats an earlier action key.
             let key = format!("k{}", i - i % 3);
-            let ob = NewOutbox { pipeline: "p".into(), idempotency_key: key, body: json!({"i": i}) };
-            s.commit_run(run(&id), vec![entry(&id, "ingest"), entry(&id, "result")], Some(ob)).await.unwrap()
+            let ob = NewOutbox {
+                pipeline: "p".into(),
+                idempotency_key: key,
+                body: json!({"i": i}),
+            };
+            s.commit_run(
+                run(&id),
+                vec![entry(&id, "ingest"), entry(&id, "result")],
+                Some(ob),
+            )
+            .await
+            .unwrap()
         }));
     }
     let mut inserted = 0;
@@ -80,7 +101,11 @@ async fn claims_never_hand_out_a_row_twice() {
     let s = store(&dir);
     for i in 0..200 {
         let id = format!("r{i}");
-        let ob = NewOutbox { pipeline: "p".into(), idempotency_key: format!("k{i}"), body: json!(i) };
+        let ob = NewOutbox {
+            pipeline: "p".into(),
+            idempotency_key: format!("k{i}"),
+            body: json!(i),
+        };
         s.commit_run(run(&id), vec![], Some(ob)).await.unwrap();
     }
     let mut workers = Vec::new();
@@ -96,7 +121,9 @@ async fn claims_never_hand_out_a_row_twice() {
                 for item in items {
                     mine.push(item.id);
                     let audit = entry(&item.run_id, "delivery");
-                    s.finish_outbox(item.id, DeliveryOutcome::Delivered, audit).await.unwrap();
+                    s.finish_outbox(item.id, DeliveryOutcome::Delivered, audit)
+                        .await
+                        .unwrap();
                 }
             }
         }));
@@ -115,7 +142,11 @@ async fn claims_never_hand_out_a_row_twice() {
 async fn expired_lease_is_claimed_again() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir);
-    let ob = NewOutbox { pipeline: "p".into(), idempotency_key: "k".into(), body: json!(1) };
+    let ob = NewOutbox {
+        pipeline: "p".into(),
+        idempotency_key: "k".into(),
+        body: json!(1),
+    };
     s.commit_run(run("r"), vec![], Some(ob)).await.unwrap();
     let first = s.claim_outbox(10, Duration::from_millis(0)).await.unwrap();
     assert_eq!(first.len(), 1);
@@ -124,22 +155,39 @@ async fn expired_lease_is_claimed_again() {
     let again = s.claim_outbox(10, Duration::from_secs(60)).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 2);
-    assert!(s.claim_outbox(10, Duration::from_secs(60)).await.unwrap().is_empty());
+    assert!(
+        s.claim_outbox(10, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn a_failed_write_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir);
-    s.commit_run(run("dup"), vec![entry("dup", "ingest")], None).await.unwrap();
+    s.commit_run(run("dup"), vec![entry("dup", "ingest")], None)
+        .await
+        .unwrap();
     // Same run id again: the run insert fails, so its audit and outbox rows must not land.
-    let ob = NewOutbox { pipeline: "p".into(), idempotency_key: "k".into(), body: json!(1) };
-    assert!(s.commit_run(run("dup"), vec![entry("dup", "result")], Some(ob)).await.is_err());
+    let ob = NewOutbox {
+        pipeline: "p".into(),
+        idempotency_key: "k".into(),
+        body: json!(1),
+    };
+    assert!(
+        s.commit_run(run("dup"), vec![entry("dup", "result")], Some(ob))
+            .await
+            .is_err()
+    );
     assert_eq!(s.audit_for_run("dup").await.unwrap().len(), 1);
     assert_eq!(s.outbox_open().await.unwrap(), 0);
     let report = crate::audit::verify(s.as_ref()).await.unwrap();
     assert!(report.broken.is_none());
     // The writer keeps working after the failure.
-    s.commit_run(run("next"), vec![entry("next", "ingest")], None).await.unwrap();
+    s.commit_run(run("next"), vec![entry("next", "ingest")], None)
+        .await
+        .unwrap();
     assert_eq!(crate::audit::verify(s.as_ref()).await.unwrap().records, 2);
 }

@@ -9,7 +9,9 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{audit, outbox, runs};
-use crate::store::{AuditEntry, DeliveryOutcome, NewOutbox, OutboxItem, Result, RunRecord, StoreError};
+use crate::store::{
+    AuditEntry, DeliveryOutcome, NewOutbox, OutboxItem, Result, RunRecord, StoreError,
+};
 
 pub enum Op {
     CommitRun {
@@ -39,7 +41,10 @@ pub enum Op {
 enum Done {
     Bool(oneshot::Sender<Result<bool>>, Result<bool>),
     Unit(oneshot::Sender<Result<()>>, Result<()>),
-    Items(oneshot::Sender<Result<Vec<OutboxItem>>>, Result<Vec<OutboxItem>>),
+    Items(
+        oneshot::Sender<Result<Vec<OutboxItem>>>,
+        Result<Vec<OutboxItem>>,
+    ),
 }
 
 impl Done {
@@ -114,7 +119,11 @@ fn commit_group(conn: &mut Connection, ops: Vec<Op>) {
             (Err(e), _) => placeholder(op).fail(e),
             (_, Err(e)) => placeholder(op).fail(&StoreError::from(e)),
         };
-        let end = if d.is_err() { "ROLLBACK TO op; RELEASE op" } else { "RELEASE op" };
+        let end = if d.is_err() {
+            "ROLLBACK TO op; RELEASE op"
+        } else {
+            "RELEASE op"
+        };
         if d.is_err() {
             head = before;
         }
@@ -136,14 +145,21 @@ fn commit_group(conn: &mut Connection, ops: Vec<Op>) {
 fn placeholder(op: Op) -> Done {
     match op {
         Op::CommitRun { reply, .. } => Done::Bool(reply, Err(StoreError::WriterGone)),
-        Op::Append { reply, .. } | Op::Finish { reply, .. } => Done::Unit(reply, Err(StoreError::WriterGone)),
+        Op::Append { reply, .. } | Op::Finish { reply, .. } => {
+            Done::Unit(reply, Err(StoreError::WriterGone))
+        }
         Op::Claim { reply, .. } => Done::Items(reply, Err(StoreError::WriterGone)),
     }
 }
 
 fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: Op) -> Done {
     match op {
-        Op::CommitRun { run, audit: entries, outbox: ob, reply } => {
+        Op::CommitRun {
+            run,
+            audit: entries,
+            outbox: ob,
+            reply,
+        } => {
             let r = (|| {
                 runs::insert(tx, &run)?;
                 audit::append(tx, head, &entries)?;
@@ -154,10 +170,23 @@ fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: Op) -> Done {
             })();
             Done::Bool(reply, r)
         }
-        Op::Append { audit: entries, reply } => Done::Unit(reply, audit::append(tx, head, &entries)),
-        Op::Claim { limit, lease, reply } => Done::Items(reply, outbox::claim(tx, limit, lease)),
-        Op::Finish { id, outcome, audit: entry, reply } => {
-            let r = outbox::finish(tx, id, &outcome).and_then(|()| audit::append(tx, head, std::slice::from_ref(&entry)));
+        Op::Append {
+            audit: entries,
+            reply,
+        } => Done::Unit(reply, audit::append(tx, head, &entries)),
+        Op::Claim {
+            limit,
+            lease,
+            reply,
+        } => Done::Items(reply, outbox::claim(tx, limit, lease)),
+        Op::Finish {
+            id,
+            outcome,
+            audit: entry,
+            reply,
+        } => {
+            let r = outbox::finish(tx, id, &outcome)
+                .and_then(|()| audit::append(tx, head, std::slice::from_ref(&entry)));
             Done::Unit(reply, r)
         }
     }

@@ -7,8 +7,8 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
 use crate::act::sinks::SinkErrors;
-use crate::config::SecretRef;
 use crate::config::RawSink;
+use crate::config::SecretRef;
 
 /// Where a body field's value comes from.
 #[derive(Debug, Clone)]
@@ -33,25 +33,41 @@ pub struct HttpSinkConfig {
 /// Header names whose values must come from a secret reference.
 fn is_sensitive(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    n == "authorization" || n == "cookie" || ["token", "secret", "key", "password", "signature"].iter().any(|w| n.contains(w))
+    n == "authorization"
+        || n == "cookie"
+        || ["token", "secret", "key", "password", "signature"]
+            .iter()
+            .any(|w| n.contains(w))
 }
 
 impl HttpSinkConfig {
     pub fn load(raw: &RawSink, dir: &Path) -> Result<HttpSinkConfig, SinkErrors> {
         let mut errors: SinkErrors = Vec::new();
-        let mut err = |path: &[&str], msg: String| errors.push((path.iter().map(|s| s.to_string()).collect(), msg));
+        let mut err = |path: &[&str], msg: String| {
+            errors.push((path.iter().map(|s| s.to_string()).collect(), msg))
+        };
         let method = raw.method.as_deref().unwrap_or("POST").to_ascii_uppercase();
         let method = match method.as_str() {
             "POST" | "PUT" | "PATCH" => reqwest::Method::from_bytes(method.as_bytes()).ok(),
             other => {
-                err(&["method"], format!("`{other}` is not one of POST, PUT, PATCH"));
+                err(
+                    &["method"],
+                    format!("`{other}` is not one of POST, PUT, PATCH"),
+                );
                 None
             }
         };
         let url = match reqwest::Url::parse(&raw.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
             Ok(u) => {
-                err(&["url"], format!("`{}` must be an http or https URL with a host (scheme `{}`)", raw.url, u.scheme()));
+                err(
+                    &["url"],
+                    format!(
+                        "`{}` must be an http or https URL with a host (scheme `{}`)",
+                        raw.url,
+                        u.scheme()
+                    ),
+                );
                 None
             }
             Err(e) => {
@@ -68,16 +84,19 @@ impl HttpSinkConfig {
             let resolved = match SecretRef::parse(value, dir) {
                 Some(Ok(r)) => r.resolve().map(|s| (s.expose().to_string(), true)),
                 Some(Err(e)) => Err(e),
-                None if is_sensitive(name) => {
-                    Err("this header carries a secret: reference it as `env:NAME` or `file:/path`".into())
-                }
+                None if is_sensitive(name) => Err(
+                    "this header carries a secret: reference it as `env:NAME` or `file:/path`"
+                        .into(),
+                ),
                 None => Ok((value.clone(), false)),
             };
             match resolved.and_then(|(v, secret)| {
-                HeaderValue::from_str(&v).map(|mut hv| {
-                    hv.set_sensitive(secret);
-                    hv
-                }).map_err(|_| "the value is not a valid header value".to_string())
+                HeaderValue::from_str(&v)
+                    .map(|mut hv| {
+                        hv.set_sensitive(secret);
+                        hv
+                    })
+                    .map_err(|_| "the value is not a valid header value".to_string())
             }) {
                 Ok(hv) => headers.push((header, hv)),
                 Err(e) => err(&["headers", name], e),
@@ -87,11 +106,19 @@ impl HttpSinkConfig {
         for (name, source) in &raw.fields {
             let parsed = ["input", "output", "run"].iter().find_map(|root| {
                 let rest = source.strip_prefix('/')?.strip_prefix(root)?;
-                (rest.is_empty() || rest.starts_with('/')).then(|| FieldSource { root, pointer: rest.to_string() })
+                (rest.is_empty() || rest.starts_with('/')).then(|| FieldSource {
+                    root,
+                    pointer: rest.to_string(),
+                })
             });
             match parsed {
                 Some(f) => fields.push((name.clone(), f)),
-                None => err(&["fields", name], format!("`{source}` must be a JSON pointer starting with /input, /output or /run")),
+                None => err(
+                    &["fields", name],
+                    format!(
+                        "`{source}` must be a JSON pointer starting with /input, /output or /run"
+                    ),
+                ),
             }
         }
         if raw.fields.is_empty() {
@@ -119,7 +146,10 @@ impl HttpSinkConfig {
                 "output" => output,
                 _ => run,
             };
-            map.insert(name.clone(), root.pointer(&src.pointer).cloned().unwrap_or(Value::Null));
+            map.insert(
+                name.clone(),
+                root.pointer(&src.pointer).cloned().unwrap_or(Value::Null),
+            );
         }
         Value::Object(map)
     }

@@ -26,7 +26,13 @@ pub async fn deliver(
             if resp.status().is_success() {
                 return Ok(Receipt { status });
             }
-            let text: String = resp.text().await.unwrap_or_default().chars().take(300).collect();
+            let text: String = resp
+                .text()
+                .await
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect();
             Err(DeliveryError {
                 // 408, 409 (in progress elsewhere), 425, 429 and 5xx may succeed later.
                 transient: matches!(status, 408 | 409 | 425 | 429 | 500..=599),
@@ -37,7 +43,11 @@ pub async fn deliver(
         Err(e) => Err(DeliveryError {
             transient: true,
             status: None,
-            message: if e.is_timeout() { "timed out".into() } else { format!("connection failed: {}", e.without_url()) },
+            message: if e.is_timeout() {
+                "timed out".into()
+            } else {
+                format!("connection failed: {}", e.without_url())
+            },
         }),
     }
 }

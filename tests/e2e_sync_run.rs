@@ -301,3 +301,54 @@ fn sink_failing_twice_gets_exactly_one_action() {
         .collect();
     assert_eq!(states, ["retry", "retry", "delivered"]);
 }
+
+#[test]
+fn client_errors_from_the_provider_are_never_retried() {
+    for status in [400u16, 401, 403] {
+        let provider = FailingProvider::start(status);
+        let sink = TestSink::start(0);
+        let ws = Workspace::triage(&provider.url, &sink.url);
+        let server = server(&ws.config());
+        let (code, body) = run(&server, &ticket("T-7", "hello"));
+        assert_eq!(code, 502, "{status}: {body}");
+        let expected = if status == 400 {
+            "provider_rejected"
+        } else {
+            "provider_auth"
+        };
+        assert_eq!(body["error"]["type"], expected);
+        assert_eq!(body["error"]["class"], "configuration");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Incorrect API key provided")
+        );
+        // One call, no retry, no fallback.
+        assert_eq!(
+            provider.calls.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn sigterm_drains_and_exits_cleanly() {
+    let st = stack("latency=1.0:300ms", 0);
+    let url = format!("{}/v1/pipelines/triage/runs", st.server.url);
+    // A run in flight when SIGTERM arrives still gets its answer.
+    let inflight = std::thread::spawn(move || {
+        let resp = client()
+            .post(url)
+            .json(&ticket("T-8", "hello"))
+            .send()
+            .unwrap();
+        resp.status().as_u16()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let mut server = st.server;
+    let status = server.terminate_and_wait(std::time::Duration::from_secs(10));
+    assert_eq!(inflight.join().unwrap(), 200);
+    assert!(status.success(), "{status:?}");
+}

@@ -40,7 +40,8 @@ impl IntoResponse for ApiError {
             body["error"]["errors"] = json!(error.field_errors());
         }
         if status.is_server_error() {
-            tracing::warn!(error_type = error.type_name(), run_id = ?body["error"]["run_id"], "{error}");
+            let run_id = body["error"]["run_id"].as_str().unwrap_or("-");
+            tracing::warn!(error_type = error.type_name(), run_id, "{error}");
         }
         (status, axum::Json(body)).into_response()
     }

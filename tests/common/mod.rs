@@ -18,6 +18,31 @@ pub struct Proc {
     pub url: String,
 }
 
+impl Proc {
+    /// Send SIGTERM and wait for the process to exit.
+    pub fn terminate_and_wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let until = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < until,
+                "seam did not exit within {limit:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -237,5 +262,47 @@ pub fn stack(faults: &str, sink_failures: usize) -> Stack {
         sink,
         ws,
         sim,
+    }
+}
+
+/// A provider endpoint that always answers `status` with an OpenAI-style
+/// error body, counting the calls it gets. Returns (base URL, counter).
+pub struct FailingProvider {
+    pub url: String,
+    pub calls: Arc<std::sync::atomic::AtomicUsize>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl FailingProvider {
+    pub fn start(status: u16) -> FailingProvider {
+        use std::sync::atomic::Ordering;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let calls: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+        let counter = calls.clone();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route(
+            "/v1/chat/completions",
+            axum::routing::post(move || {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let body = serde_json::json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}});
+                    (axum::http::StatusCode::from_u16(status).unwrap(), axum::Json(body))
+                }
+            }),
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FailingProvider {
+            url: format!("http://{addr}"),
+            calls,
+            _runtime: runtime,
+        }
     }
 }

@@ -9,12 +9,12 @@ use hyper::Response;
 use serde_json::{Value, json};
 
 use super::faults::Fault;
+use super::generate::instance::instance;
+use super::generate::mutate::{fabricate, fenced, malformed, violate};
+use super::generate::text::Words;
 use super::http::{Body, json_response, sse_response};
-use super::instance::instance;
-use super::mutate::{fabricate, fenced, malformed, violate};
 use super::openai::{ApiError, ChatRequest, Format, Tool, ToolChoice};
 use super::response::{Choice, Meta, Output, completion, sse_events, usage};
-use super::text::Words;
 use super::{State, mix};
 
 /// How the connection should end.

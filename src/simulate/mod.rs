@@ -14,19 +14,13 @@
 mod chat;
 mod conn;
 mod faults;
+mod generate;
 mod helpdesk;
 mod http;
-mod instance;
-mod mutate;
-mod numbers;
 mod openai;
 mod openai_fields;
-mod pattern;
 mod response;
 mod router;
-mod schema;
-mod text;
-mod validate;
 
 #[cfg(test)]
 mod tests;
@@ -58,7 +52,7 @@ pub(crate) struct State {
     /// Requests seen per conversation, for `#N` rates.
     conversations: Mutex<HashMap<u64, u32>>,
     helpdesk: helpdesk::Helpdesk,
-    validators: validate::Validators,
+    validators: generate::validate::Validators,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -108,7 +102,7 @@ pub async fn serve(
         counter: AtomicU64::new(0),
         conversations: Mutex::new(HashMap::new()),
         helpdesk: helpdesk::Helpdesk::default(),
-        validators: validate::Validators::default(),
+        validators: generate::validate::Validators::default(),
         shutdown: stop_rx.clone(),
     });
     let mut conns = JoinSet::new();

@@ -9,7 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::instance::tests::triage_schema;
+use super::generate::instance::tests::triage_schema;
 use super::{parse_faults, serve};
 
 struct Sim {

@@ -34,7 +34,7 @@ pub fn instance(
         return first;
     }
     (1..RETRIES)
-        .map(|i| generate(schema, words, super::mix(seed, i)))
+        .map(|i| generate(schema, words, crate::simulate::mix(seed, i)))
         .find(|c| validator.is_valid(c))
         .unwrap_or(first)
 }

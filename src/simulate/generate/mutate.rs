@@ -258,9 +258,9 @@ pub fn fabricate(v: &mut Value, rng: &mut Rng) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulate::instance::instance;
-    use crate::simulate::instance::tests::triage_schema;
-    use crate::simulate::text::Words;
+    use crate::simulate::generate::instance::instance;
+    use crate::simulate::generate::instance::tests::triage_schema;
+    use crate::simulate::generate::text::Words;
     use serde_json::json;
 
     #[test]

@@ -34,7 +34,7 @@ fn valid_run_returns_verified_output_and_acts_once() {
     let (server, sink) = (&st.server, &st.sink);
 
     let (status, body) = run(
-        &server,
+        server,
         &ticket("T-1", "I was charged twice, mail me at dana@example.com"),
     );
     assert_eq!(status, 200, "{body}");
@@ -65,7 +65,7 @@ fn valid_run_returns_verified_output_and_acts_once() {
 
     // Every layer left a record, and the PII never reached the audit.
     let run_id = body["run_id"].as_str().unwrap();
-    let layers = audit_layers(&server, run_id);
+    let layers = audit_layers(server, run_id);
     let names: Vec<&str> = layers
         .iter()
         .map(|l| l["layer"].as_str().unwrap())
@@ -79,7 +79,7 @@ fn valid_run_returns_verified_output_and_acts_once() {
 
     // The same event and output again: same key, no second action.
     let (status, again) = run(
-        &server,
+        server,
         &ticket("T-1", "I was charged twice, mail me at dana@example.com"),
     );
     assert_eq!(status, 200);
@@ -132,7 +132,7 @@ fn invalid_input_is_422_with_pointers_and_no_model_call() {
     let (server, sink) = (&st.server, &st.sink);
 
     let (status, body) = run(
-        &server,
+        server,
         &json!({"ticket_id": "1006", "subject": "", "body": "x", "extra": 1}),
     );
     assert_eq!(status, 422, "{body}");
@@ -151,7 +151,7 @@ fn invalid_input_is_422_with_pointers_and_no_model_call() {
         "missing `customer` is reported at the root: {pointers:?}"
     );
     let run_id = body["error"]["run_id"].as_str().unwrap();
-    let names: Vec<String> = audit_layers(&server, run_id)
+    let names: Vec<String> = audit_layers(server, run_id)
         .iter()
         .map(|l| l["layer"].as_str().unwrap().to_string())
         .collect();
@@ -192,10 +192,10 @@ fn transient_errors_are_retried_429_then_503() {
     let st = stack("429=#1:0,503=#2", 0);
     let server = &st.server;
 
-    let (status, body) = run(&server, &ticket("T-2", "The export page crashes"));
+    let (status, body) = run(server, &ticket("T-2", "The export page crashes"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts"], 3, "{body}");
-    let layers = audit_layers(&server, body["run_id"].as_str().unwrap());
+    let layers = audit_layers(server, body["run_id"].as_str().unwrap());
     let infer: Vec<&Value> = layers
         .iter()
         .filter(|l| l["layer"] == "infer")
@@ -212,10 +212,10 @@ fn schema_violating_output_is_repaired_with_feedback() {
     let st = stack("violate=#1", 0);
     let server = &st.server;
 
-    let (status, body) = run(&server, &ticket("T-3", "Please add dark mode"));
+    let (status, body) = run(server, &ticket("T-3", "Please add dark mode"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts"], 2);
-    let layers = audit_layers(&server, body["run_id"].as_str().unwrap());
+    let layers = audit_layers(server, body["run_id"].as_str().unwrap());
     let output: Vec<&Value> = layers
         .iter()
         .filter(|l| l["layer"] == "output")
@@ -237,10 +237,10 @@ fn schema_violating_output_is_repaired_with_feedback() {
 fn fenced_output_is_accepted_after_stripping() {
     let st = stack("fenced=#1", 0);
     let server = &st.server;
-    let (status, body) = run(&server, &ticket("T-4", "Cannot log in"));
+    let (status, body) = run(server, &ticket("T-4", "Cannot log in"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts"], 1);
-    let layers = audit_layers(&server, body["run_id"].as_str().unwrap());
+    let layers = audit_layers(server, body["run_id"].as_str().unwrap());
     let output = layers.iter().find(|l| l["layer"] == "output").unwrap();
     assert_eq!(output["record"]["repairs"], json!(["stripped_fences"]));
 }
@@ -249,13 +249,13 @@ fn fenced_output_is_accepted_after_stripping() {
 fn exhausted_provider_answers_a_classed_error_with_run_id() {
     let st = stack("503=100%", 0);
     let (server, sink) = (&st.server, &st.sink);
-    let (status, body) = run(&server, &ticket("T-5", "Anything"));
+    let (status, body) = run(server, &ticket("T-5", "Anything"));
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["type"], "provider_unavailable");
     assert_eq!(body["error"]["class"], "transient");
     assert!(body["error"]["run_id"].is_string());
     // Primary and fallback were each tried max_attempts (3) times.
-    let layers = audit_layers(&server, body["error"]["run_id"].as_str().unwrap());
+    let layers = audit_layers(server, body["error"]["run_id"].as_str().unwrap());
     let models: Vec<&str> = layers
         .iter()
         .filter(|l| l["layer"] == "infer")
@@ -273,7 +273,7 @@ fn sink_failing_twice_gets_exactly_one_action() {
     let st = stack("", 2);
     let (server, sink) = (&st.server, &st.sink);
 
-    let (status, body) = run(&server, &ticket("T-6", "Refund please"));
+    let (status, body) = run(server, &ticket("T-6", "Refund please"));
     assert_eq!(status, 200, "{body}");
     let key = body["action"]["idempotency_key"].as_str().unwrap();
     let seen = sink.wait_for("a successful delivery", |d| {
@@ -293,7 +293,7 @@ fn sink_failing_twice_gets_exactly_one_action() {
     );
     assert_eq!(seen.iter().filter(|d| d.status == 201).count(), 1);
 
-    let layers = audit_layers(&server, body["run_id"].as_str().unwrap());
+    let layers = audit_layers(server, body["run_id"].as_str().unwrap());
     let states: Vec<&str> = layers
         .iter()
         .filter(|l| l["layer"] == "delivery")

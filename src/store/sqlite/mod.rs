@@ -4,6 +4,7 @@
 //! RETURNING`, which SQLite's single writer makes a compare-and-set.
 
 mod audit;
+mod checkpoint;
 mod migrate;
 mod outbox;
 mod runs;
@@ -31,6 +32,8 @@ use crate::config::{StoreConfig, Synchronous};
 pub struct SqliteStore {
     tx: mpsc::Sender<Op>,
     reader: Arc<Mutex<Connection>>,
+    /// Dropping it stops the checkpoint thread.
+    _checkpoint: std::sync::mpsc::Sender<()>,
 }
 
 fn open_connection(path: &Path, sync: Synchronous) -> Result<Connection> {
@@ -61,12 +64,15 @@ impl SqliteStore {
         }
         let mut conn = open_connection(&config.path, config.synchronous)?;
         migrate::apply(&mut conn)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpoint = checkpoint::start(config.path.clone(), config.synchronous)?;
         let reader = open_connection(&config.path, config.synchronous)?;
         let (tx, rx) = mpsc::channel(8192);
         writer::start(conn, rx, config.group_commit_max)?;
         Ok(SqliteStore {
             tx,
             reader: Arc::new(Mutex::new(reader)),
+            _checkpoint: checkpoint,
         })
     }
 

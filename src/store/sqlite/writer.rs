@@ -1,6 +1,6 @@
 //! The single writer: group commit. It takes every write waiting in the
-//! channel (up to `group_commit_max`), applies each inside a savepoint of
-//! one transaction, commits once (one fsync), then answers every caller.
+//! channel (up to `group_commit_max`), applies them in one transaction,
+//! commits once (one fsync), then answers every caller.
 //! A caller is answered only after its write is durable.
 
 use std::time::Duration;
@@ -37,40 +37,51 @@ pub enum Op {
     },
 }
 
-/// An applied op waiting for the commit before its caller is answered.
-enum Done {
-    Bool(oneshot::Sender<Result<bool>>, Result<bool>),
-    Unit(oneshot::Sender<Result<()>>, Result<()>),
-    Items(
-        oneshot::Sender<Result<Vec<OutboxItem>>>,
-        Result<Vec<OutboxItem>>,
-    ),
+/// What applying an op produced, sent to its caller after the commit.
+enum Outcome {
+    Bool(Result<bool>),
+    Unit(Result<()>),
+    Items(Result<Vec<OutboxItem>>),
 }
 
-impl Done {
-    fn fail(self, err: &StoreError) -> Done {
-        match self {
-            Done::Bool(s, _) => Done::Bool(s, Err(err.clone())),
-            Done::Unit(s, _) => Done::Unit(s, Err(err.clone())),
-            Done::Items(s, _) => Done::Items(s, Err(err.clone())),
-        }
-    }
-
+impl Outcome {
     fn is_err(&self) -> bool {
         match self {
-            Done::Bool(_, r) => r.is_err(),
-            Done::Unit(_, r) => r.is_err(),
-            Done::Items(_, r) => r.is_err(),
+            Outcome::Bool(r) => r.is_err(),
+            Outcome::Unit(r) => r.is_err(),
+            Outcome::Items(r) => r.is_err(),
         }
     }
 
-    fn send(self) {
+    /// The same outcome for every kind of op: an error.
+    fn error(op: &Op, err: &StoreError) -> Outcome {
+        match op {
+            Op::CommitRun { .. } => Outcome::Bool(Err(err.clone())),
+            Op::Append { .. } | Op::Finish { .. } => Outcome::Unit(Err(err.clone())),
+            Op::Claim { .. } => Outcome::Items(Err(err.clone())),
+        }
+    }
+}
+
+impl Op {
+    fn reply(self, outcome: Outcome) {
         // A caller that went away no longer needs its answer.
-        let _ = match self {
-            Done::Bool(s, r) => s.send(r).map_err(drop),
-            Done::Unit(s, r) => s.send(r).map_err(drop),
-            Done::Items(s, r) => s.send(r).map_err(drop),
+        let _ = match (self, outcome) {
+            (Op::CommitRun { reply, .. }, Outcome::Bool(r)) => reply.send(r).map_err(drop),
+            (Op::Append { reply, .. } | Op::Finish { reply, .. }, Outcome::Unit(r)) => {
+                reply.send(r).map_err(drop)
+            }
+            (Op::Claim { reply, .. }, Outcome::Items(r)) => reply.send(r).map_err(drop),
+            (op, _) => op.reply_error(StoreError::Database(
+                "internal: mismatched store reply".into(),
+            )),
         };
+    }
+
+    fn reply_error(self, err: StoreError) -> std::result::Result<(), ()> {
+        let outcome = Outcome::error(&self, &err);
+        self.reply(outcome);
+        Ok(())
     }
 }
 
@@ -96,98 +107,75 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, max_group: usize) {
     }
 }
 
+/// Commit every op in one transaction. If any op fails, the transaction is
+/// rolled back and each op is retried in a transaction of its own, so one
+/// bad write cannot take its neighbours down with it.
 fn commit_group(conn: &mut Connection, ops: Vec<Op>) {
-    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => {
-            let err = StoreError::from(e);
-            for op in ops {
-                placeholder(op).fail(&err).send();
-            }
-            return;
-        }
+    let outcomes = match in_transaction(conn, &ops) {
+        Ok(outcomes) => outcomes,
+        Err(_) if ops.len() > 1 => ops
+            .iter()
+            .map(|op| match in_transaction(conn, std::slice::from_ref(op)) {
+                Ok(mut one) => one
+                    .pop()
+                    .unwrap_or_else(|| Outcome::error(op, &StoreError::WriterGone)),
+                Err(e) => Outcome::error(op, &e),
+            })
+            .collect(),
+        Err(e) => ops.iter().map(|op| Outcome::error(op, &e)).collect(),
     };
-    let mut done = Vec::with_capacity(ops.len());
+    for (op, outcome) in ops.into_iter().zip(outcomes) {
+        op.reply(outcome);
+    }
+}
+
+/// Apply `ops` in one transaction and commit it; `Err` (and a rollback)
+/// if any op failed or the commit did.
+fn in_transaction(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Outcome>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // The chain head is read inside the write lock, so several processes
     // sharing the file still extend one chain.
-    let mut head = audit::head(&tx);
+    let mut head = audit::head(&tx)?;
+    let mut outcomes = Vec::with_capacity(ops.len());
     for op in ops {
-        let before = head.clone();
-        let savepoint = tx.execute_batch("SAVEPOINT op");
-        let d = match (&mut head, savepoint) {
-            (Ok(h), Ok(())) => apply(&tx, h, op),
-            (Err(e), _) => placeholder(op).fail(e),
-            (_, Err(e)) => placeholder(op).fail(&StoreError::from(e)),
-        };
-        let end = if d.is_err() {
-            "ROLLBACK TO op; RELEASE op"
-        } else {
-            "RELEASE op"
-        };
-        if d.is_err() {
-            head = before;
+        let outcome = apply(&tx, &mut head, op);
+        if outcome.is_err() {
+            if let Outcome::Bool(Err(e)) | Outcome::Unit(Err(e)) | Outcome::Items(Err(e)) = outcome
+            {
+                return Err(e);
+            }
         }
-        if let Err(e) = tx.execute_batch(end) {
-            head = Err(StoreError::from(e));
-        }
-        done.push(d);
+        outcomes.push(outcome);
     }
-    match tx.commit() {
-        Ok(()) => done.into_iter().for_each(Done::send),
-        Err(e) => {
-            let err = StoreError::from(e);
-            done.into_iter().for_each(|d| d.fail(&err).send());
-        }
-    }
+    tx.commit()?;
+    Ok(outcomes)
 }
 
-/// The reply slot of an op that could not be applied.
-fn placeholder(op: Op) -> Done {
-    match op {
-        Op::CommitRun { reply, .. } => Done::Bool(reply, Err(StoreError::WriterGone)),
-        Op::Append { reply, .. } | Op::Finish { reply, .. } => {
-            Done::Unit(reply, Err(StoreError::WriterGone))
-        }
-        Op::Claim { reply, .. } => Done::Items(reply, Err(StoreError::WriterGone)),
-    }
-}
-
-fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: Op) -> Done {
+fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: &Op) -> Outcome {
     match op {
         Op::CommitRun {
             run,
             audit: entries,
             outbox: ob,
-            reply,
-        } => {
-            let r = (|| {
-                runs::insert(tx, &run)?;
-                audit::append(tx, head, &entries)?;
-                match ob {
-                    Some(ob) => outbox::insert(tx, &run.id, &ob),
-                    None => Ok(false),
-                }
-            })();
-            Done::Bool(reply, r)
-        }
-        Op::Append {
-            audit: entries,
-            reply,
-        } => Done::Unit(reply, audit::append(tx, head, &entries)),
-        Op::Claim {
-            limit,
-            lease,
-            reply,
-        } => Done::Items(reply, outbox::claim(tx, limit, lease)),
+            ..
+        } => Outcome::Bool((|| {
+            runs::insert(tx, run)?;
+            audit::append(tx, head, entries)?;
+            match ob {
+                Some(ob) => outbox::insert(tx, &run.id, ob),
+                None => Ok(false),
+            }
+        })()),
+        Op::Append { audit: entries, .. } => Outcome::Unit(audit::append(tx, head, entries)),
+        Op::Claim { limit, lease, .. } => Outcome::Items(outbox::claim(tx, *limit, *lease)),
         Op::Finish {
             id,
             outcome,
             audit: entry,
-            reply,
-        } => {
-            let r = outbox::finish(tx, id, &outcome)
-                .and_then(|()| audit::append(tx, head, std::slice::from_ref(&entry)));
-            Done::Unit(reply, r)
-        }
+            ..
+        } => Outcome::Unit(
+            outbox::finish(tx, *id, outcome)
+                .and_then(|()| audit::append(tx, head, std::slice::from_ref(entry))),
+        ),
     }
 }

@@ -17,7 +17,7 @@ pub fn check(path: &Path) -> Result<ExitCode, String> {
             );
             if !pending.is_empty() {
                 println!(
-                    "store {}: {} pending migration(s), applied by `seam serve`: {}",
+                    "store {}: {} pending migration(s), applied when `seam serve` or `seam run` starts: {}",
                     config.store.path.display(),
                     pending.len(),
                     pending.join(", ")

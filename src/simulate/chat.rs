@@ -135,7 +135,7 @@ fn answer(
         ]),
         state.seed,
     );
-    let words = Words::new(req.last_user_text());
+    let words = Words::new(&req.source_text());
     let mut choices = Vec::with_capacity(req.n);
     for i in 0..req.n {
         let seed = if i == 0 { base } else { mix(base, i as u64) };

@@ -208,6 +208,29 @@ impl ChatRequest {
             .map_or("", |m| m.text.as_str())
     }
 
+    /// The text a model should answer from: what user messages delimit as
+    /// data (`<untrusted>…</untrusted>`, the convention seam's prompts use),
+    /// or else the last user message.
+    pub fn source_text(&self) -> String {
+        const OPEN: &str = "<untrusted>";
+        const CLOSE: &str = "</untrusted>";
+        let mut blocks = Vec::new();
+        for m in self.messages.iter().filter(|m| m.role == "user") {
+            let mut rest = m.text.as_str();
+            while let Some(start) = rest.find(OPEN) {
+                let after = &rest[start + OPEN.len()..];
+                let Some(end) = after.find(CLOSE) else { break };
+                blocks.push(after[..end].trim());
+                rest = &after[end + CLOSE.len()..];
+            }
+        }
+        if blocks.is_empty() {
+            self.last_user_text().to_string()
+        } else {
+            blocks.join(" ")
+        }
+    }
+
     /// The role of the last message.
     pub fn last_role(&self) -> &str {
         self.messages.last().map_or("", |m| m.role.as_str())

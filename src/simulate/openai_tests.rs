@@ -111,3 +111,22 @@ fn hashes_and_conversations() {
     assert_ne!(a.content_hash(), b.content_hash());
     assert_eq!(b.last_user_text(), "second");
 }
+
+#[test]
+fn source_text_prefers_delimited_data() {
+    let r = parse(json!({
+        "model": "m",
+        "messages": [
+            {"role": "system", "content": "be careful"},
+            {"role": "user", "content": "Triage this.\nSubject: <untrusted>Charged twice</untrusted>\nBody: <untrusted>Refund one please</untrusted>"},
+            {"role": "assistant", "content": "{}"},
+            {"role": "user", "content": "Your previous reply was wrong."}
+        ]
+    }))
+    .unwrap();
+    assert_eq!(r.source_text(), "Charged twice Refund one please");
+    let plain =
+        parse(json!({"model": "m", "messages": [{"role": "user", "content": "just text"}]}))
+            .unwrap();
+    assert_eq!(plain.source_text(), "just text");
+}

@@ -15,7 +15,9 @@ use crate::pipeline::Runtime;
 use crate::store::{AuditEntry, DeliveryOutcome, OutboxItem};
 
 /// How long a claimed row stays leased before another worker may take it.
-const LEASE: Duration = Duration::from_secs(60);
+/// Sink timeouts are capped below it at config load, so a delivery still
+/// running is never handed to a second worker.
+pub const LEASE: Duration = Duration::from_secs(120);
 /// Backoff between delivery attempts.
 const BACKOFF: RetryPolicy = RetryPolicy {
     max_attempts: 0,
@@ -99,18 +101,18 @@ async fn deliver(rt: &Runtime, item: OutboxItem) {
         Err(e) if e.transient && item.attempts < p.sink.max_attempts() => {
             let at_ms =
                 crate::clock::now_ms() + BACKOFF.delay(item.attempts, None).as_millis() as i64;
-            let body = json!({"state": "retry", "status": e.status, "error": e.message});
+            let body = json!({"state": "retry", "status": e.status, "error": e.reason});
             (
                 DeliveryOutcome::Retry {
                     at_ms,
-                    error: e.message,
+                    error: e.detail,
                 },
                 body,
             )
         }
         Err(e) => {
-            let body = json!({"state": "dead", "status": e.status, "error": e.message});
-            (DeliveryOutcome::Dead { error: e.message }, body)
+            let body = json!({"state": "dead", "status": e.status, "error": e.reason});
+            (DeliveryOutcome::Dead { error: e.detail }, body)
         }
     };
     let state = body["state"].as_str().unwrap_or("unknown").to_string();
@@ -135,8 +137,19 @@ async fn record(
         at: crate::clock::now_rfc3339(),
         body,
     };
-    if let Err(e) = rt.store.finish_outbox(item.id, outcome, entry).await {
+    match rt
+        .store
+        .finish_outbox(item.id, item.attempts, outcome, entry)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            outbox_id = item.id,
+            "delivery outcome came after the lease expired; the newer attempt decides"
+        ),
         // The lease expires and the row is delivered again with the same key.
-        tracing::warn!(outbox_id = item.id, error = %e, "could not record a delivery outcome");
+        Err(e) => {
+            tracing::warn!(outbox_id = item.id, error = %e, "could not record a delivery outcome")
+        }
     }
 }

@@ -117,13 +117,16 @@ pub trait RunStore: Send + Sync {
 pub trait OutboxStore: Send + Sync {
     /// Lease up to `limit` due rows (pending and due, or leased and expired).
     async fn claim_outbox(&self, limit: usize, lease: Duration) -> Result<Vec<OutboxItem>>;
-    /// Record a delivery attempt's outcome with its audit record.
+    /// Record attempt `attempt`'s outcome with its audit record. The audit
+    /// record is always written; the row changes only if that attempt still
+    /// holds the lease (the result says whether it did).
     async fn finish_outbox(
         &self,
         id: i64,
+        attempt: u32,
         outcome: DeliveryOutcome,
         audit: AuditEntry,
-    ) -> Result<()>;
+    ) -> Result<bool>;
     /// Rows not yet delivered or dead.
     async fn outbox_open(&self) -> Result<u64>;
     /// Unix ms of the earliest pending row, if any.

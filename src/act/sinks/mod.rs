@@ -36,10 +36,23 @@ impl SinkConfig {
         }
     }
 
-    /// Where the action goes, for the audit (never secrets).
+    /// Where the action goes, for the audit: method, scheme and host only,
+    /// since paths and queries of webhook URLs often carry tokens.
     pub fn target(&self) -> String {
         match self {
-            SinkConfig::Http(c) => format!("{} {}", c.method, c.url),
+            SinkConfig::Http(c) => format!(
+                "{} {}://{}",
+                c.method,
+                c.url.scheme(),
+                c.url.host_str().unwrap_or("")
+            ),
+        }
+    }
+
+    /// Longest a delivery may take; the outbox lease outlasts it.
+    pub fn timeout(&self) -> std::time::Duration {
+        match self {
+            SinkConfig::Http(c) => c.timeout,
         }
     }
 
@@ -80,5 +93,10 @@ pub struct Receipt {
 pub struct DeliveryError {
     pub transient: bool,
     pub status: Option<u16>,
-    pub message: String,
+    /// A fixed description that holds no data from the sink (safe for the
+    /// audit log).
+    pub reason: String,
+    /// The sink's own words (its response body may echo PII): kept with the
+    /// outbox row only.
+    pub detail: String,
 }

@@ -138,11 +138,13 @@ impl OutboxStore for SqliteStore {
     async fn finish_outbox(
         &self,
         id: i64,
+        attempt: u32,
         outcome: DeliveryOutcome,
         audit: AuditEntry,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         self.send(|reply| Op::Finish {
             id,
+            attempt,
             outcome,
             audit,
             reply,

@@ -57,22 +57,27 @@ pub fn claim(conn: &Connection, limit: usize, lease: Duration) -> Result<Vec<Out
         .collect())
 }
 
-pub fn finish(conn: &Connection, id: i64, outcome: &DeliveryOutcome) -> Result<()> {
-    match outcome {
-        DeliveryOutcome::Delivered => conn.prepare_cached(
-            "UPDATE outbox SET status = 'delivered', delivered_at = ?2, lease_until = NULL, last_error = NULL WHERE id = ?1",
-        )?
-        .execute(params![id, now_rfc3339()])?,
+/// Record an attempt's outcome, but only while the caller still holds the
+/// lease for that attempt: a worker whose lease expired and was taken over
+/// must not overwrite the newer attempt's state.
+pub fn finish(conn: &Connection, id: i64, attempt: u32, outcome: &DeliveryOutcome) -> Result<bool> {
+    const HELD: &str = "WHERE id = ?1 AND status = 'inflight' AND attempts = ?2";
+    let n = match outcome {
+        DeliveryOutcome::Delivered => conn
+            .prepare_cached(&format!(
+                "UPDATE outbox SET status = 'delivered', delivered_at = ?3, lease_until = NULL, last_error = NULL {HELD}"
+            ))?
+            .execute(params![id, attempt, now_rfc3339()])?,
         DeliveryOutcome::Retry { at_ms, error } => conn
-            .prepare_cached(
-                "UPDATE outbox SET status = 'pending', next_attempt_at = ?2, lease_until = NULL, last_error = ?3 WHERE id = ?1",
-            )?
-            .execute(params![id, at_ms, error])?,
+            .prepare_cached(&format!(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ?3, lease_until = NULL, last_error = ?4 {HELD}"
+            ))?
+            .execute(params![id, attempt, at_ms, error])?,
         DeliveryOutcome::Dead { error } => conn
-            .prepare_cached("UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?2 WHERE id = ?1")?
-            .execute(params![id, error])?,
+            .prepare_cached(&format!("UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?3 {HELD}"))?
+            .execute(params![id, attempt, error])?,
     };
-    Ok(())
+    Ok(n == 1)
 }
 
 pub fn open_count(conn: &Connection) -> Result<u64> {

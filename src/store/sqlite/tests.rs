@@ -121,7 +121,7 @@ async fn claims_never_hand_out_a_row_twice() {
                 for item in items {
                     mine.push(item.id);
                     let audit = entry(&item.run_id, "delivery");
-                    s.finish_outbox(item.id, DeliveryOutcome::Delivered, audit)
+                    s.finish_outbox(item.id, item.attempts, DeliveryOutcome::Delivered, audit)
                         .await
                         .unwrap();
                 }
@@ -161,6 +161,23 @@ async fn expired_lease_is_claimed_again() {
             .unwrap()
             .is_empty()
     );
+    // The first worker comes back late: its outcome must not overwrite the second attempt's.
+    let late = DeliveryOutcome::Retry {
+        at_ms: 0,
+        error: "late".into(),
+    };
+    assert!(
+        !s.finish_outbox(first[0].id, 1, late, entry("r", "delivery"))
+            .await
+            .unwrap()
+    );
+    let done = DeliveryOutcome::Delivered;
+    assert!(
+        s.finish_outbox(again[0].id, 2, done, entry("r", "delivery"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.outbox_open().await.unwrap(), 0);
 }
 
 #[tokio::test]

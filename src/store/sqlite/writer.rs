@@ -31,9 +31,10 @@ pub enum Op {
     },
     Finish {
         id: i64,
+        attempt: u32,
         outcome: DeliveryOutcome,
         audit: AuditEntry,
-        reply: oneshot::Sender<Result<()>>,
+        reply: oneshot::Sender<Result<bool>>,
     },
 }
 
@@ -56,8 +57,8 @@ impl Outcome {
     /// The same outcome for every kind of op: an error.
     fn error(op: &Op, err: &StoreError) -> Outcome {
         match op {
-            Op::CommitRun { .. } => Outcome::Bool(Err(err.clone())),
-            Op::Append { .. } | Op::Finish { .. } => Outcome::Unit(Err(err.clone())),
+            Op::CommitRun { .. } | Op::Finish { .. } => Outcome::Bool(Err(err.clone())),
+            Op::Append { .. } => Outcome::Unit(Err(err.clone())),
             Op::Claim { .. } => Outcome::Items(Err(err.clone())),
         }
     }
@@ -68,9 +69,8 @@ impl Op {
         // A caller that went away no longer needs its answer.
         let _ = match (self, outcome) {
             (Op::CommitRun { reply, .. }, Outcome::Bool(r)) => reply.send(r).map_err(drop),
-            (Op::Append { reply, .. } | Op::Finish { reply, .. }, Outcome::Unit(r)) => {
-                reply.send(r).map_err(drop)
-            }
+            (Op::Append { reply, .. }, Outcome::Unit(r)) => reply.send(r).map_err(drop),
+            (Op::Finish { reply, .. }, Outcome::Bool(r)) => reply.send(r).map_err(drop),
             (Op::Claim { reply, .. }, Outcome::Items(r)) => reply.send(r).map_err(drop),
             (op, _) => op.reply_error(StoreError::Database(
                 "internal: mismatched store reply".into(),
@@ -170,12 +170,14 @@ fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: &Op) -> Outcome 
         Op::Claim { limit, lease, .. } => Outcome::Items(outbox::claim(tx, *limit, *lease)),
         Op::Finish {
             id,
+            attempt,
             outcome,
             audit: entry,
             ..
-        } => Outcome::Unit(
-            outbox::finish(tx, *id, outcome)
-                .and_then(|()| audit::append(tx, head, std::slice::from_ref(entry))),
-        ),
+        } => {
+            Outcome::Bool(outbox::finish(tx, *id, *attempt, outcome).and_then(|held| {
+                audit::append(tx, head, std::slice::from_ref(entry)).map(|()| held)
+            }))
+        }
     }
 }

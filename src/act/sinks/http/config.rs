@@ -30,6 +30,9 @@ pub struct HttpSinkConfig {
     pub timeout: Duration,
 }
 
+/// Longest delivery timeout: well inside the outbox lease.
+const MAX_TIMEOUT_MS: u64 = 60_000;
+
 /// Header names whose values must come from a secret reference.
 fn is_sensitive(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -121,6 +124,15 @@ impl HttpSinkConfig {
                 ),
             }
         }
+        let timeout_ms = raw.timeout_ms.unwrap_or(10_000);
+        if timeout_ms > MAX_TIMEOUT_MS {
+            err(
+                &["timeout_ms"],
+                format!(
+                    "must be at most {MAX_TIMEOUT_MS} (the outbox lease outlasts every delivery)"
+                ),
+            );
+        }
         if raw.fields.is_empty() {
             err(&["fields"], "declare at least one body field".into());
         }
@@ -131,7 +143,7 @@ impl HttpSinkConfig {
                 headers,
                 fields,
                 max_attempts: raw.max_attempts.unwrap_or(8).max(1),
-                timeout: Duration::from_millis(raw.timeout_ms.unwrap_or(10_000)),
+                timeout: Duration::from_millis(timeout_ms),
             }),
             _ => Err(errors),
         }

@@ -37,17 +37,22 @@ pub async fn deliver(
                 // 408, 409 (in progress elsewhere), 425, 429 and 5xx may succeed later.
                 transient: matches!(status, 408 | 409 | 425 | 429 | 500..=599),
                 status: Some(status),
-                message: format!("HTTP {status}: {text}"),
+                reason: format!("the sink answered HTTP {status}"),
+                detail: format!("HTTP {status}: {text}"),
             })
         }
-        Err(e) => Err(DeliveryError {
-            transient: true,
-            status: None,
-            message: if e.is_timeout() {
-                "timed out".into()
+        Err(e) => {
+            let reason = if e.is_timeout() {
+                "the delivery timed out"
             } else {
-                format!("connection failed: {}", e.without_url())
-            },
-        }),
+                "the connection to the sink failed"
+            };
+            Err(DeliveryError {
+                transient: true,
+                status: None,
+                reason: reason.into(),
+                detail: format!("{reason}: {}", e.without_url()),
+            })
+        }
     }
 }

@@ -216,3 +216,37 @@ fn audit_log_refuses_updates_and_deletes() {
         .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
 }
+
+#[test]
+fn batch_survives_a_line_that_is_not_utf8() {
+    let sim = simulator("");
+    let sink = TestSink::start(0);
+    let ws = Workspace::triage(&sim.url, &sink.url);
+    let input = ws.dir.path().join("mixed.jsonl");
+    let mut bytes = serde_json::to_vec(&ticket("T-10", "first")).unwrap();
+    bytes.extend_from_slice(b"\n{\"ticket_id\": \"T-\xff\xfe\"}\n");
+    bytes.extend_from_slice(&serde_json::to_vec(&ticket("T-11", "third")).unwrap());
+    std::fs::write(&input, bytes).unwrap();
+    let out = seam(&[
+        "run",
+        "triage",
+        "--config",
+        &ws.config_str(),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0].get("result").is_some());
+    assert_eq!(lines[1]["error"]["type"], "invalid_request");
+    assert!(lines[2].get("result").is_some());
+}

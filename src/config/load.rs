@@ -260,7 +260,6 @@ fn check_server(r: &mut Report<'_>, s: RawServer) -> Option<ServerConfig> {
     };
     Some(ServerConfig {
         listen,
-        request_timeout: Duration::from_millis(s.request_timeout_ms.unwrap_or(60_000)),
         outbox_concurrency: s.outbox_concurrency.unwrap_or(16).max(1),
     })
 }

@@ -28,7 +28,6 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
-    pub request_timeout: Duration,
     pub outbox_concurrency: usize,
 }
 

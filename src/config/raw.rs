@@ -31,8 +31,6 @@ pub struct RawConfig {
 pub struct RawServer {
     /// Address to listen on, default `127.0.0.1:8080`.
     pub listen: Option<String>,
-    /// Upper bound on one HTTP request, default 60000.
-    pub request_timeout_ms: Option<u64>,
     /// Outbox delivery workers (concurrent deliveries), default 16.
     pub outbox_concurrency: Option<usize>,
 }

@@ -19,8 +19,11 @@ pub struct Ingested {
     pub pii: PiiMap,
     /// Hash of the canonical original input (identifies the event).
     pub input_sha256: String,
-    /// The event identity used for idempotency keys.
+    /// The event identity as stored and audited (PII redacted).
     pub event_id: String,
+    /// SHA-256 of the raw event identity, for idempotency keys: distinct
+    /// events stay distinct even when their ids redact alike.
+    pub event_key: String,
 }
 
 /// Validate and redact. On failure every schema error is returned with its
@@ -40,11 +43,15 @@ pub fn ingest(pipeline: &Pipeline, input: &Value) -> Result<Ingested, Vec<FieldE
             other => crate::canonical::to_string(other),
         })
         .unwrap_or_else(|| input_sha256.clone());
-    let (redacted, pii) = redact(input);
+    let (redacted, mut pii) = redact(input);
+    let event_key = crate::canonical::sha256_hex(&event_id);
+    // The event id is stored and audited: it must not carry PII either.
+    let event_id = pii.redact_text(&event_id);
     Ok(Ingested {
         redacted,
         pii,
         input_sha256,
         event_id,
+        event_key,
     })
 }

@@ -65,6 +65,11 @@ impl PiiMap {
             .collect()
     }
 
+    /// Redact one more string with this run's placeholders.
+    pub fn redact_text(&mut self, text: &str) -> String {
+        redact_str(text, self)
+    }
+
     /// Put the original values back into every string of `value`.
     pub fn restore(&self, value: &Value) -> Value {
         match value {
@@ -72,14 +77,14 @@ impl PiiMap {
             Value::Array(a) => Value::Array(a.iter().map(|v| self.restore(v)).collect()),
             Value::Object(o) => Value::Object(
                 o.iter()
-                    .map(|(k, v)| (k.clone(), self.restore(v)))
+                    .map(|(k, v)| (self.restore_str(k), self.restore(v)))
                     .collect(),
             ),
             other => other.clone(),
         }
     }
 
-    fn restore_str(&self, s: &str) -> String {
+    pub fn restore_str(&self, s: &str) -> String {
         let mut out = s.to_string();
         for (placeholder, original, _) in &self.entries {
             if out.contains(placeholder.as_str()) {
@@ -103,7 +108,7 @@ fn redact_value(value: &Value, map: &mut PiiMap) -> Value {
         Value::Array(a) => Value::Array(a.iter().map(|v| redact_value(v, map)).collect()),
         Value::Object(o) => Value::Object(
             o.iter()
-                .map(|(k, v)| (k.clone(), redact_value(v, map)))
+                .map(|(k, v)| (redact_str(k, map), redact_value(v, map)))
                 .collect(),
         ),
         other => other.clone(),
@@ -139,9 +144,14 @@ mod tests {
 
     #[test]
     fn redacts_and_restores() {
-        let input = json!({"body": "Mail jo@example.com or +44 20 7946 0958; again jo@example.com", "n": 4});
+        let input = json!({"body": "Mail jo@example.com or +44 20 7946 0958; again jo@example.com", "n": 4, "by": {"jo@example.com": 1}});
         let (red, map) = redact(&input);
         assert_eq!(red["body"], "Mail <EMAIL_1> or <PHONE_1>; again <EMAIL_1>");
+        assert_eq!(
+            red["by"],
+            json!({"<EMAIL_1>": 1}),
+            "object keys are redacted too"
+        );
         assert_eq!(map.restore(&red), input);
         let summary = serde_json::to_string(&map.summary()).unwrap();
         assert!(!summary.contains("example.com"));

@@ -17,8 +17,9 @@ pub struct BatchSummary {
 }
 
 /// One output line for one input line.
-async fn one(rt: Arc<Runtime>, pipeline: Arc<str>, line_no: u64, line: String) -> (bool, Value) {
-    let input: Value = match serde_json::from_str(&line) {
+async fn one(rt: Arc<Runtime>, pipeline: Arc<str>, line_no: u64, line: Vec<u8>) -> (bool, Value) {
+    // Bytes, not text: a line that is not UTF-8 is an error result, not the end of the batch.
+    let input: Value = match serde_json::from_slice(&line) {
         Ok(v) => v,
         Err(e) => {
             return (
@@ -58,12 +59,16 @@ pub async fn run_batch(
     mut progress: impl FnMut(&BatchSummary),
 ) -> std::io::Result<BatchSummary> {
     let pipeline: Arc<str> = Arc::from(pipeline);
-    let mut lines = BufReader::new(input).lines();
+    let mut reader = BufReader::new(input);
     let mut numbered = Vec::new();
     let mut line_no = 0u64;
-    while let Some(line) = lines.next_line().await? {
+    loop {
+        let mut line = Vec::new();
+        if reader.read_until(b'\n', &mut line).await? == 0 {
+            break;
+        }
         line_no += 1;
-        if !line.trim().is_empty() {
+        if !line.iter().all(u8::is_ascii_whitespace) {
             numbered.push((line_no, line));
         }
     }

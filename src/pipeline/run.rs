@@ -178,7 +178,7 @@ pub async fn execute(rt: &Runtime, name: &str, input: Value) -> Result<RunResult
     let redacted_output = answer.verified.value;
     let output = ingested.pii.restore(&redacted_output);
     let run_info = json!({"id": run_id, "pipeline": p.name, "model": answer.model, "prompt_version": p.prompt.version});
-    let key = idempotency::key(&p.name, &ingested.event_id, &redacted_output);
+    let key = idempotency::key(&p.name, &ingested.event_key, &redacted_output);
     let body = p.sink.body(&input, &output, &run_info);
     trail.push(
         "act",

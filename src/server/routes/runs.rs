@@ -26,7 +26,12 @@ pub async fn create(
             e.column()
         ))
     })?;
-    let result = execute(&rt, &name, input).await?;
+    // The run is its own task: a client that hangs up must not cancel it
+    // half-way (spend without a record, an action without its run).
+    let task = tokio::spawn(async move { execute(&rt, &name, input).await });
+    let result = task
+        .await
+        .map_err(|e| Error::Config(format!("run task failed: {e}")))??;
     Ok(Json(json!(result)))
 }
 

@@ -46,14 +46,6 @@ enum Outcome {
 }
 
 impl Outcome {
-    fn is_err(&self) -> bool {
-        match self {
-            Outcome::Bool(r) => r.is_err(),
-            Outcome::Unit(r) => r.is_err(),
-            Outcome::Items(r) => r.is_err(),
-        }
-    }
-
     /// The same outcome for every kind of op: an error.
     fn error(op: &Op, err: &StoreError) -> Outcome {
         match op {
@@ -139,11 +131,8 @@ fn in_transaction(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Outcome>> {
     let mut outcomes = Vec::with_capacity(ops.len());
     for op in ops {
         let outcome = apply(&tx, &mut head, op);
-        if outcome.is_err() {
-            if let Outcome::Bool(Err(e)) | Outcome::Unit(Err(e)) | Outcome::Items(Err(e)) = outcome
-            {
-                return Err(e);
-            }
+        if let Outcome::Bool(Err(e)) | Outcome::Unit(Err(e)) | Outcome::Items(Err(e)) = outcome {
+            return Err(e);
         }
         outcomes.push(outcome);
     }

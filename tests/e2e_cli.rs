@@ -97,16 +97,7 @@ fn batch_run_then_audit_verify_and_tamper_detection() {
     let ws = Workspace::triage(&sim.url, &sink.url);
     let input = ws.dir.path().join("tickets.jsonl");
     let output = ws.dir.path().join("results.jsonl");
-    let out = seam(&[
-        "run",
-        "triage",
-        "--config",
-        &ws.config_str(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-    ]);
+    let out = ws.run_batch(&input, Some(&output));
     // Two bad lines: exit 3, not a crash.
     assert_eq!(
         out.status.code(),
@@ -193,14 +184,7 @@ fn audit_log_refuses_updates_and_deletes() {
         serde_json::to_string(&ticket("T-9", "hello")).unwrap(),
     )
     .unwrap();
-    let out = seam(&[
-        "run",
-        "triage",
-        "--config",
-        &ws.config_str(),
-        "--input",
-        input.to_str().unwrap(),
-    ]);
+    let out = ws.run_batch(&input, None);
     assert!(
         out.status.success(),
         "{}",
@@ -227,14 +211,7 @@ fn batch_survives_a_line_that_is_not_utf8() {
     bytes.extend_from_slice(b"\n{\"ticket_id\": \"T-\xff\xfe\"}\n");
     bytes.extend_from_slice(&serde_json::to_vec(&ticket("T-11", "third")).unwrap());
     std::fs::write(&input, bytes).unwrap();
-    let out = seam(&[
-        "run",
-        "triage",
-        "--config",
-        &ws.config_str(),
-        "--input",
-        input.to_str().unwrap(),
-    ]);
+    let out = ws.run_batch(&input, None);
     assert_eq!(
         out.status.code(),
         Some(3),

@@ -143,6 +143,18 @@ impl Workspace {
         self.config().to_str().unwrap().to_string()
     }
 
+    /// `seam run triage --input FILE [--output FILE]` on this workspace.
+    pub fn run_batch(&self, input: &Path, output: Option<&Path>) -> Output {
+        let mut args = vec!["run", "triage", "--config"];
+        let config = self.config_str();
+        args.push(&config);
+        args.extend(["--input", input.to_str().unwrap()]);
+        if let Some(out) = output {
+            args.extend(["--output", out.to_str().unwrap()]);
+        }
+        seam(&args)
+    }
+
     pub fn db(&self) -> PathBuf {
         self.dir.path().join(".seam/triage.db")
     }

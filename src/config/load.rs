@@ -413,6 +413,16 @@ fn check_pipeline(
             r.push(path, e);
         }
     });
+    if let (Ok(sink), Some(schema)) = (&sink, &output_schema) {
+        for (field, pointer) in sink.output_pointers() {
+            if !schema_declares(&schema.source, pointer) {
+                r.at(
+                    &["pipelines", name, "sink", "fields", field],
+                    format!("`/output{pointer}` is not a property declared by the output schema"),
+                );
+            }
+        }
+    }
     let mut models = vec![p.model];
     models.extend(p.fallbacks);
     Some(Pipeline {
@@ -432,4 +442,45 @@ fn check_pipeline(
         run_timeout: Duration::from_millis(p.timeouts.run_ms.unwrap_or(60_000)),
         sink: sink.ok()?,
     })
+}
+
+/// Whether an object schema declares the path `pointer` (e.g. `/category`)
+/// through nested `properties`. Schemas that do not declare properties
+/// (free-form objects) accept any path.
+fn schema_declares(schema: &serde_json::Value, pointer: &str) -> bool {
+    let mut node = schema;
+    for segment in pointer.split('/').skip(1) {
+        let Some(props) = node.get("properties").and_then(|p| p.as_object()) else {
+            return true;
+        };
+        match props.get(segment) {
+            Some(next) => node = next,
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schema_declares;
+    use serde_json::json;
+
+    #[test]
+    fn output_pointers_must_be_declared() {
+        let schema = json!({"type": "object", "properties": {
+            "category": {"enum": ["a"]},
+            "contact": {"type": "object", "properties": {"name": {"type": "string"}}},
+            "extra": {"type": "object"}
+        }});
+        assert!(schema_declares(&schema, "/category"));
+        assert!(schema_declares(&schema, "/contact/name"));
+        assert!(
+            schema_declares(&schema, "/extra/anything"),
+            "free-form objects accept any path"
+        );
+        assert!(!schema_declares(&schema, "/categry"));
+        assert!(!schema_declares(&schema, "/contact/email"));
+        assert!(schema_declares(&json!({"type": "object"}), "/x"));
+    }
 }

@@ -56,6 +56,18 @@ impl SinkConfig {
         }
     }
 
+    /// Body fields filled from the output: (field name, pointer inside `/output`).
+    pub fn output_pointers(&self) -> Vec<(&str, &str)> {
+        match self {
+            SinkConfig::Http(c) => c
+                .fields
+                .iter()
+                .filter(|(_, src)| src.root == "output")
+                .map(|(name, src)| (name.as_str(), src.pointer.as_str()))
+                .collect(),
+        }
+    }
+
     pub fn max_attempts(&self) -> u32 {
         match self {
             SinkConfig::Http(c) => c.max_attempts,

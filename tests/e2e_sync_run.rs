@@ -18,6 +18,15 @@ fn run(server: &Proc, body: &Value) -> (u16, Value) {
     (status, resp.json().unwrap())
 }
 
+/// The `record`s of one layer, in order.
+fn records<'a>(layers: &'a [Value], layer: &str) -> Vec<&'a Value> {
+    layers
+        .iter()
+        .filter(|l| l["layer"] == layer)
+        .map(|l| &l["record"])
+        .collect()
+}
+
 fn audit_layers(server: &Proc, run_id: &str) -> Vec<Value> {
     let v: Value = client()
         .get(format!("{}/v1/runs/{run_id}", server.url))
@@ -196,11 +205,7 @@ fn transient_errors_are_retried_429_then_503() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts"], 3, "{body}");
     let layers = audit_layers(server, body["run_id"].as_str().unwrap());
-    let infer: Vec<&Value> = layers
-        .iter()
-        .filter(|l| l["layer"] == "infer")
-        .map(|l| &l["record"])
-        .collect();
+    let infer = records(&layers, "infer");
     assert_eq!(infer.len(), 3);
     assert_eq!(infer[0]["error"]["type"], "provider_rate_limited");
     assert_eq!(infer[1]["error"]["type"], "provider_unavailable");
@@ -216,11 +221,7 @@ fn schema_violating_output_is_repaired_with_feedback() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts"], 2);
     let layers = audit_layers(server, body["run_id"].as_str().unwrap());
-    let output: Vec<&Value> = layers
-        .iter()
-        .filter(|l| l["layer"] == "output")
-        .map(|l| &l["record"])
-        .collect();
+    let output = records(&layers, "output");
     assert_eq!(output.len(), 2);
     assert_eq!(output[0]["valid"], false);
     assert_eq!(output[0]["feedback_sent"], true);
@@ -256,10 +257,9 @@ fn exhausted_provider_answers_a_classed_error_with_run_id() {
     assert!(body["error"]["run_id"].is_string());
     // Primary and fallback were each tried max_attempts (3) times.
     let layers = audit_layers(server, body["error"]["run_id"].as_str().unwrap());
-    let models: Vec<&str> = layers
+    let models: Vec<&str> = records(&layers, "infer")
         .iter()
-        .filter(|l| l["layer"] == "infer")
-        .map(|l| l["record"]["model"].as_str().unwrap())
+        .map(|r| r["model"].as_str().unwrap())
         .collect();
     assert_eq!(
         models,
@@ -294,10 +294,9 @@ fn sink_failing_twice_gets_exactly_one_action() {
     assert_eq!(seen.iter().filter(|d| d.status == 201).count(), 1);
 
     let layers = audit_layers(server, body["run_id"].as_str().unwrap());
-    let states: Vec<&str> = layers
+    let states: Vec<&str> = records(&layers, "delivery")
         .iter()
-        .filter(|l| l["layer"] == "delivery")
-        .map(|l| l["record"]["state"].as_str().unwrap())
+        .map(|r| r["state"].as_str().unwrap())
         .collect();
     assert_eq!(states, ["retry", "retry", "delivered"]);
 }

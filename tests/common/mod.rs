@@ -195,17 +195,8 @@ pub struct TestSink {
 impl TestSink {
     pub fn start(fail_first: usize) -> TestSink {
         use axum::http::{HeaderMap, StatusCode};
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
         let received: Arc<Mutex<Vec<Delivery>>> = Arc::default();
         let log = received.clone();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
         let app = axum::Router::new().route(
             "/tickets/triage",
             axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
@@ -225,7 +216,7 @@ impl TestSink {
                 }
             }),
         );
-        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let (runtime, addr) = serve_in_background(app);
         TestSink {
             url: format!("http://{addr}/tickets/triage"),
             received,
@@ -288,17 +279,8 @@ pub struct FailingProvider {
 impl FailingProvider {
     pub fn start(status: u16) -> FailingProvider {
         use std::sync::atomic::Ordering;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
         let calls: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
         let counter = calls.clone();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
         let app = axum::Router::new().route(
             "/v1/chat/completions",
             axum::routing::post(move || {
@@ -310,11 +292,27 @@ impl FailingProvider {
                 }
             }),
         );
-        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let (runtime, addr) = serve_in_background(app);
         FailingProvider {
             url: format!("http://{addr}"),
             calls,
             _runtime: runtime,
         }
     }
+}
+
+/// Serve `app` on a free loopback port from a runtime of its own; the
+/// server lives as long as the returned runtime.
+fn serve_in_background(app: axum::Router) -> (tokio::runtime::Runtime, std::net::SocketAddr) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (runtime, addr)
 }

@@ -208,7 +208,7 @@ fn transient_errors_are_retried_429_then_503() {
     let infer = records(&layers, "infer");
     assert_eq!(infer.len(), 3);
     assert_eq!(infer[0]["error"]["type"], "provider_rate_limited");
-    assert_eq!(infer[1]["error"]["type"], "provider_unavailable");
+    assert_eq!(infer[1]["error"]["type"], "provider_overloaded");
     assert_eq!(infer[2]["status"], "ok");
 }
 
@@ -252,7 +252,7 @@ fn exhausted_provider_answers_a_classed_error_with_run_id() {
     let (server, sink) = (&st.server, &st.sink);
     let (status, body) = run(server, &ticket("T-5", "Anything"));
     assert_eq!(status, 503, "{body}");
-    assert_eq!(body["error"]["type"], "provider_unavailable");
+    assert_eq!(body["error"]["type"], "provider_overloaded");
     assert_eq!(body["error"]["class"], "transient");
     assert!(body["error"]["run_id"].is_string());
     // Primary and fallback were each tried max_attempts (3) times.

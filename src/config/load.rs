@@ -10,14 +10,12 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use super::locate::Locator;
-use super::model::{
-    Config, ModelConfig, Pipeline, ProviderConfig, ServerConfig, StoreConfig, Synchronous,
-};
+use super::model::{Config, Pipeline, ServerConfig, StoreConfig, Synchronous};
+use super::providers::{check_model, check_provider};
 use super::raw::{RawConfig, RawModel, RawPipeline, RawProvider, RawServer, RawStore};
-use super::secret::SecretRef;
 use crate::act::sinks::SinkConfig;
 use crate::flags::Flag;
-use crate::infer::{ProviderKind, RetryPolicy};
+use crate::infer::RetryPolicy;
 use crate::prompt::PromptTemplate;
 use crate::schema::JsonSchema;
 
@@ -63,14 +61,14 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// Collects errors while checking, each placed by its key path.
-struct Report<'a> {
+pub(super) struct Report<'a> {
     file: &'a Path,
     loc: &'a Locator,
     errors: Vec<ConfigError>,
 }
 
 impl Report<'_> {
-    fn at(&mut self, path: &[&str], message: impl Into<String>) {
+    pub(super) fn at(&mut self, path: &[&str], message: impl Into<String>) {
         let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
         self.push(path, message.into());
     }
@@ -194,30 +192,17 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
     }
     let mut models = BTreeMap::new();
     for (name, value) in &raw.models {
-        if let Some(m) = report.entry::<RawModel>(&["models", name], value) {
-            if !raw.providers.contains_key(&m.provider) {
-                report.at(
-                    &["models", name, "provider"],
-                    format!("provider `{}` is not declared in [providers]", m.provider),
-                );
-            }
-            if m.context_window == 0 {
-                report.at(
-                    &["models", name, "context_window"],
-                    "must be greater than 0",
-                );
-            }
-            models.insert(
-                name.clone(),
-                Arc::new(ModelConfig {
-                    name: name.clone(),
-                    provider: m.provider,
-                    upstream: m.upstream,
-                    input_price_per_mtok: m.input_price_per_mtok,
-                    output_price_per_mtok: m.output_price_per_mtok,
-                    context_window: m.context_window,
-                }),
-            );
+        if let Some(m) = report.entry::<RawModel>(&["models", name], value)
+            && let Some(m) = check_model(
+                &mut report,
+                name,
+                m,
+                &providers,
+                &raw.models,
+                &raw.providers,
+            )
+        {
+            models.insert(name.clone(), Arc::new(m));
         }
     }
     let mut pipelines = BTreeMap::new();
@@ -283,7 +268,7 @@ fn check_store(r: &mut Report<'_>, dir: &Path, s: RawStore) -> Option<StoreConfi
     })
 }
 
-fn check_url(r: &mut Report<'_>, path: &[&str], text: &str) -> Option<reqwest::Url> {
+pub(super) fn check_url(r: &mut Report<'_>, path: &[&str], text: &str) -> Option<reqwest::Url> {
     match reqwest::Url::parse(text) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
         Ok(url) => {
@@ -301,41 +286,6 @@ fn check_url(r: &mut Report<'_>, path: &[&str], text: &str) -> Option<reqwest::U
             None
         }
     }
-}
-
-fn check_provider(
-    r: &mut Report<'_>,
-    dir: &Path,
-    name: &str,
-    p: RawProvider,
-) -> Option<ProviderConfig> {
-    let kind = match ProviderKind::parse(&p.kind) {
-        Ok(k) => Some(k),
-        Err(e) => {
-            r.at(&["providers", name, "kind"], e);
-            None
-        }
-    };
-    let url = check_url(r, &["providers", name, "base_url"], &p.base_url);
-    let api_key = match p
-        .api_key
-        .as_deref()
-        .map(|k| SecretRef::parse_required(k, dir))
-    {
-        Some(Ok(s)) => Some(s),
-        Some(Err(e)) => {
-            r.at(&["providers", name, "api_key"], e);
-            return None;
-        }
-        None => None,
-    };
-    Some(ProviderConfig {
-        name: name.to_string(),
-        kind: kind?,
-        base_url: url?.as_str().trim_end_matches('/').to_string(),
-        api_key,
-        timeout: Duration::from_millis(p.timeout_ms.unwrap_or(30_000)),
-    })
 }
 
 fn load_schema(r: &mut Report<'_>, dir: &Path, path: &[&str], file: &str) -> Option<JsonSchema> {

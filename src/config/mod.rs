@@ -5,6 +5,7 @@
 mod load;
 mod locate;
 mod model;
+mod providers;
 mod raw;
 mod secret;
 

@@ -10,7 +10,9 @@ use std::time::Duration;
 use crate::act::sinks::SinkConfig;
 use crate::config::SecretRef;
 use crate::flags::Flag;
-use crate::infer::{ProviderKind, RetryPolicy};
+use crate::infer::prices::Price;
+use crate::infer::tokens::Tokenizer;
+use crate::infer::{ProviderKind, RetryPolicy, StructuredMode, Usage};
 use crate::prompt::PromptTemplate;
 use crate::schema::JsonSchema;
 
@@ -50,8 +52,11 @@ pub struct StoreConfig {
 pub struct ProviderConfig {
     pub name: String,
     pub kind: ProviderKind,
+    /// Empty for providers that need none (the embedded model).
     pub base_url: String,
     pub api_key: Option<SecretRef>,
+    /// Azure's `api-version`.
+    pub api_version: Option<String>,
     pub timeout: Duration,
 }
 
@@ -60,17 +65,22 @@ pub struct ModelConfig {
     pub name: String,
     pub provider: String,
     pub upstream: String,
-    pub input_price_per_mtok: u64,
-    pub output_price_per_mtok: u64,
+    pub price: Price,
     pub context_window: u32,
+    /// Config's choice of structured-output mode; `None`: the strongest
+    /// the provider supports.
+    pub structured: Option<StructuredMode>,
+    /// Tried in order when this model fails on `/v1/chat/completions`.
+    pub fallbacks: Vec<String>,
+    /// Cache identical deterministic chat completions this long.
+    pub cache_ttl: Option<Duration>,
+    pub tokenizer: Tokenizer,
 }
 
 impl ModelConfig {
     /// Cost in micro-dollars, rounded up so spend is never under-reported.
-    pub fn cost_micros(&self, input_tokens: u64, output_tokens: u64) -> u64 {
-        let numerator = u128::from(input_tokens) * u128::from(self.input_price_per_mtok)
-            + u128::from(output_tokens) * u128::from(self.output_price_per_mtok);
-        u64::try_from(numerator.div_ceil(1_000_000)).unwrap_or(u64::MAX)
+    pub fn cost_micros(&self, usage: &Usage) -> u64 {
+        self.price.cost_micros(usage)
     }
 }
 
@@ -106,13 +116,25 @@ mod tests {
             name: "m".into(),
             provider: "p".into(),
             upstream: "u".into(),
-            input_price_per_mtok: 150_000,
-            output_price_per_mtok: 600_000,
+            price: Price {
+                input: 150_000,
+                output: 600_000,
+                ..Price::default()
+            },
             context_window: 1000,
+            structured: None,
+            fallbacks: Vec::new(),
+            cache_ttl: None,
+            tokenizer: Tokenizer::Estimate,
+        };
+        let usage = |input_tokens, output_tokens| Usage {
+            input_tokens,
+            output_tokens,
+            ..Usage::default()
         };
         // 1000 in × 0.15 $/M = 150 µ$, 100 out × 0.6 $/M = 60 µ$.
-        assert_eq!(m.cost_micros(1000, 100), 210);
-        assert_eq!(m.cost_micros(1, 0), 1);
-        assert_eq!(m.cost_micros(0, 0), 0);
+        assert_eq!(m.cost_micros(&usage(1000, 100)), 210);
+        assert_eq!(m.cost_micros(&usage(1, 0)), 1);
+        assert_eq!(m.cost_micros(&usage(0, 0)), 0);
     }
 }

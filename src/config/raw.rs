@@ -52,12 +52,16 @@ pub struct RawStore {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawProvider {
-    /// `openai` (OpenAI Chat Completions and compatible servers).
+    /// `openai`, `openai-compatible`, `azure`, `anthropic`, `gemini`
+    /// or `local`.
     pub kind: String,
     /// Base URL including the version path, e.g. `https://api.openai.com/v1`.
-    pub base_url: String,
+    /// Defaults to the public endpoint for `openai`, `anthropic`, `gemini`.
+    pub base_url: Option<String>,
     /// `env:NAME` or `file:/path`; never the key itself.
     pub api_key: Option<String>,
+    /// Azure OpenAI's `api-version` query parameter, e.g. `2024-10-21`.
+    pub api_version: Option<String>,
     /// Per-request timeout, default 30000.
     pub timeout_ms: Option<u64>,
 }
@@ -71,11 +75,26 @@ pub struct RawModel {
     /// The model name the provider knows, e.g. `gpt-4o-mini`.
     pub upstream: String,
     /// Micro-dollars per million input tokens (USD 0.15 → 150000).
-    pub input_price_per_mtok: u64,
+    /// Optional when `upstream` is in the built-in price table.
+    pub input_price_per_mtok: Option<u64>,
     /// Micro-dollars per million output tokens.
-    pub output_price_per_mtok: u64,
-    /// Context window in tokens.
-    pub context_window: u32,
+    pub output_price_per_mtok: Option<u64>,
+    /// Micro-dollars per million input tokens read from the prompt cache.
+    pub cache_read_price_per_mtok: Option<u64>,
+    /// Micro-dollars per million input tokens written to the prompt cache.
+    pub cache_write_price_per_mtok: Option<u64>,
+    /// Context window in tokens (built-in table when omitted).
+    pub context_window: Option<u32>,
+    /// Structured-output mode to use instead of the strongest the provider
+    /// supports: `json_schema`, `response_schema`, `tool`, `grammar`,
+    /// `json_object` or `prompt`.
+    pub structured_output: Option<String>,
+    /// Models tried in order when this one fails on `/v1/chat/completions`.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+    /// Cache identical deterministic (temperature 0) chat completions for
+    /// this many seconds. Off when absent.
+    pub cache_ttl_secs: Option<u64>,
 }
 
 /// `[pipelines.NAME]`

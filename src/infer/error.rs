@@ -33,6 +33,16 @@ pub enum ProviderError {
     /// 400/404/422: the request itself is wrong; never retried.
     #[error("provider rejected the request (HTTP {status}): {message}")]
     Rejected { status: u16, message: String },
+    /// The prompt (plus the output reserve) does not fit the model's
+    /// context window; a model with a larger window may still take it.
+    #[error("prompt exceeds the model's context window: {message}")]
+    ContextLength { message: String },
+    /// The provider's safety system refused the prompt or the answer.
+    #[error("provider content filter refused the request: {message}")]
+    ContentFilter { message: String },
+    /// A stream sent nothing for this many milliseconds and was cut.
+    #[error("provider stream stalled: nothing received for {0} ms")]
+    Stalled(u64),
 }
 
 impl ProviderError {
@@ -42,29 +52,40 @@ impl ProviderError {
             | ProviderError::Server { .. }
             | ProviderError::Timeout(_)
             | ProviderError::Connection(_)
-            | ProviderError::BadResponse(_) => ErrorClass::Transient,
+            | ProviderError::BadResponse(_)
+            | ProviderError::Stalled(_) => ErrorClass::Transient,
             ProviderError::Auth { .. } | ProviderError::Rejected { .. } => {
                 ErrorClass::Configuration
             }
+            ProviderError::ContextLength { .. } => ErrorClass::Data,
+            ProviderError::ContentFilter { .. } => ErrorClass::Safety,
         }
     }
 
     pub fn type_name(&self) -> &'static str {
         match self {
             ProviderError::RateLimited { .. } => "provider_rate_limited",
+            ProviderError::Server {
+                status: 503 | 529, ..
+            } => "provider_overloaded",
             ProviderError::Server { .. }
             | ProviderError::Connection(_)
             | ProviderError::BadResponse(_) => "provider_unavailable",
             ProviderError::Timeout(_) => "provider_timeout",
             ProviderError::Auth { .. } => "provider_auth",
             ProviderError::Rejected { .. } => "provider_rejected",
+            ProviderError::ContextLength { .. } => "context_length_exceeded",
+            ProviderError::ContentFilter { .. } => "content_filtered",
+            ProviderError::Stalled(_) => "provider_stalled",
         }
     }
 
     /// Status for the caller of seam: the provider failed, not the caller.
     pub fn status(&self) -> u16 {
         match self {
-            ProviderError::Timeout(_) => 504,
+            ProviderError::Timeout(_) | ProviderError::Stalled(_) => 504,
+            ProviderError::ContextLength { .. } => 413,
+            ProviderError::ContentFilter { .. } => 422,
             e if e.class() == ErrorClass::Transient => 503,
             _ => 502,
         }
@@ -76,6 +97,12 @@ impl ProviderError {
             | ProviderError::Server { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+
+    /// Whether the next model of a fallback chain may succeed where this
+    /// one failed: outages, and prompts too long for this model's window.
+    pub fn falls_back(&self) -> bool {
+        self.class().retryable() || matches!(self, ProviderError::ContextLength { .. })
     }
 
     /// Classify an HTTP error status.
@@ -90,6 +117,7 @@ impl ProviderError {
                 message,
             },
             401 | 403 => ProviderError::Auth { status, message },
+            413 => ProviderError::ContextLength { message },
             408 | 500..=599 => ProviderError::Server {
                 status,
                 retry_after,

@@ -1,14 +1,23 @@
 //! Layer 3: one model interface over many providers, with timeouts and
-//! retries. Providers live in `providers/`, one file each; `registry.rs`
-//! is the one place that lists them.
+//! retries. Providers live in `providers/`, one file or folder each;
+//! `registry.rs` is the one place that lists them.
 
 mod error;
+pub mod http;
+pub mod prices;
 mod provider;
 mod providers;
 mod registry;
 mod retry;
+pub mod stream;
+pub mod structured;
+pub mod tokens;
 
 pub use error::ProviderError;
-pub use provider::{ChatMessage, ChatRequest, ChatResponse, Provider, Usage};
+pub use provider::{
+    ChatMessage, ChatRequest, ChatResponse, ChatStream, Provider, ResponseFormat, Role,
+    StreamEvent, Tool, ToolCall, ToolChoice, Usage, finish,
+};
 pub use registry::{ProviderKind, Providers};
 pub use retry::RetryPolicy;
+pub use structured::StructuredMode;

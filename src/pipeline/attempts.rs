@@ -10,9 +10,12 @@ use tokio::time::Instant;
 
 use super::Runtime;
 use super::record::Trail;
+use crate::config::ModelConfig;
 use crate::config::Pipeline;
 use crate::error::Error;
-use crate::infer::{ChatMessage, ChatRequest, ProviderError, Usage};
+use crate::infer::{
+    ChatMessage, ChatRequest, ProviderError, ResponseFormat, StructuredMode, Usage,
+};
 use crate::output::{self, Verified};
 use crate::prompt::RenderedPrompt;
 
@@ -53,7 +56,16 @@ pub async fn call_models(
             continue;
         };
         let per_call = p.request_timeout.unwrap_or(provider_cfg.timeout);
+        let mode = StructuredMode::choose(provider.structured_modes(), model.structured);
         let mut messages: Vec<ChatMessage> = prompt.messages.clone();
+        if let Err(e) = fits_window(model, &messages, p.max_output_tokens) {
+            trail.push(
+                "infer",
+                json!({"model": model.name, "status": "skipped", "error": provider_error_json(&e)}),
+            );
+            last_err = e.into();
+            continue;
+        }
         let mut transient = 0u32;
         let mut repairs = 0u32;
         loop {
@@ -64,14 +76,18 @@ pub async fn call_models(
                     spent,
                 );
             }
-            let request = ChatRequest {
-                model: &model.upstream,
-                messages: &messages,
-                output_schema: Some((&p.name, &p.output_schema.source)),
-                max_tokens: p.max_output_tokens,
-                temperature: p.temperature,
-                timeout: per_call.min(deadline - now),
-            };
+            let request = ChatRequest::simple(
+                &model.upstream,
+                &messages,
+                ResponseFormat::JsonSchema {
+                    name: &p.name,
+                    schema: &p.output_schema.source,
+                    mode,
+                },
+                p.max_output_tokens,
+                p.temperature,
+                per_call.min(deadline - now),
+            );
             let started = StdInstant::now();
             let result = provider.chat(&request).await;
             let took = started.elapsed();
@@ -82,7 +98,7 @@ pub async fn call_models(
                 "provider": model.provider,
                 "upstream": model.upstream,
                 "attempt": spent.attempts,
-                "params": {"max_tokens": p.max_output_tokens, "temperature": p.temperature, "response_format": "json_schema"},
+                "params": {"max_tokens": p.max_output_tokens, "temperature": p.temperature, "structured_output": mode.as_str()},
                 "latency_ms": took.as_millis() as u64,
             });
             let response = match result {
@@ -96,6 +112,11 @@ pub async fn call_models(
                             json!({"status": "error", "error": provider_error_json(&e)}),
                         ),
                     );
+                    if e.falls_back() && !e.class().retryable() {
+                        // Too long for this model: a larger one may take it.
+                        last_err = e.into();
+                        break;
+                    }
                     if !e.class().retryable() {
                         return (Err(e.into()), spent);
                     }
@@ -110,9 +131,8 @@ pub async fn call_models(
                     continue;
                 }
             };
-            let cost = model.cost_micros(response.usage.input_tokens, response.usage.output_tokens);
-            spent.usage.input_tokens += response.usage.input_tokens;
-            spent.usage.output_tokens += response.usage.output_tokens;
+            let cost = model.cost_micros(&response.usage);
+            spent.usage.add(response.usage);
             spent.cost_micros += cost;
             rt.metrics.provider_call(&model.name, "ok");
             rt.metrics.usage(
@@ -179,6 +199,28 @@ pub async fn call_models(
         }
     }
     (Err(last_err), spent)
+}
+
+/// Refuse before the call a prompt that cannot fit the model's window with
+/// room for the answer (counted with the model's tokenizer).
+fn fits_window(
+    model: &ModelConfig,
+    messages: &[ChatMessage],
+    max_output: u32,
+) -> Result<(), ProviderError> {
+    let prompt = model.tokenizer.count_messages(messages);
+    let needed = prompt + u64::from(max_output);
+    if needed > u64::from(model.context_window) {
+        return Err(ProviderError::ContextLength {
+            message: format!(
+                "{prompt} prompt tokens ({}) + {max_output} reserved for output > {} for model `{}`",
+                model.tokenizer.name(),
+                model.context_window,
+                model.name
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn provider_error_json(e: &ProviderError) -> serde_json::Value {

@@ -1,0 +1,164 @@
+//! Checking `[providers.*]` and `[models.*]` entries.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::load::{Report, check_url};
+use super::model::{ModelConfig, ProviderConfig};
+use super::raw::{RawModel, RawProvider};
+use super::secret::SecretRef;
+use crate::infer::prices::{self, Price};
+use crate::infer::tokens::Tokenizer;
+use crate::infer::{ProviderKind, StructuredMode};
+
+pub(super) fn check_provider(
+    r: &mut Report<'_>,
+    dir: &Path,
+    name: &str,
+    p: RawProvider,
+) -> Option<ProviderConfig> {
+    let key = |k: &'static str| -> [&str; 3] { ["providers", name, k] };
+    let kind = ProviderKind::parse(&p.kind)
+        .map_err(|e| r.at(&key("kind"), e))
+        .ok()?;
+    let base_url = match (p.base_url.as_deref(), kind.default_base_url()) {
+        (Some(text), _) => check_url(r, &key("base_url"), text)
+            .map(|u| u.as_str().trim_end_matches('/').to_string()),
+        (None, Some(default)) => Some(default.to_string()),
+        (None, None) => {
+            r.at(
+                &key("base_url"),
+                format!("providers of kind `{}` need a base_url", p.kind),
+            );
+            None
+        }
+    };
+    if kind.needs_api_version() && p.api_version.is_none() {
+        r.at(
+            &key("api_version"),
+            "Azure OpenAI needs api_version, e.g. \"2024-10-21\"",
+        );
+    }
+    if !kind.needs_api_version() && p.api_version.is_some() {
+        r.at(
+            &key("api_version"),
+            "only `azure` providers take api_version",
+        );
+    }
+    let api_key = match p
+        .api_key
+        .as_deref()
+        .map(|k| SecretRef::parse_required(k, dir))
+    {
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            r.at(&key("api_key"), e);
+            return None;
+        }
+        None => None,
+    };
+    Some(ProviderConfig {
+        name: name.to_string(),
+        kind,
+        base_url: base_url?,
+        api_key,
+        api_version: p.api_version,
+        timeout: Duration::from_millis(p.timeout_ms.unwrap_or(30_000)),
+    })
+}
+
+pub(super) fn check_model(
+    r: &mut Report<'_>,
+    name: &str,
+    m: RawModel,
+    providers: &BTreeMap<String, Arc<ProviderConfig>>,
+    declared_models: &BTreeMap<String, toml::Value>,
+    declared_providers: &BTreeMap<String, toml::Value>,
+) -> Option<ModelConfig> {
+    let key = |k: &'static str| -> [&str; 3] { ["models", name, k] };
+    if !declared_providers.contains_key(&m.provider) {
+        r.at(
+            &key("provider"),
+            format!("provider `{}` is not declared in [providers]", m.provider),
+        );
+    }
+    let kind = providers.get(&m.provider).map(|p| p.kind);
+    let builtin = kind.and_then(|k| prices::builtin(k.family(), &m.upstream));
+    let price = match (m.input_price_per_mtok, m.output_price_per_mtok, builtin) {
+        (Some(input), Some(output), b) => Some(Price {
+            input,
+            output,
+            cache_read: m.cache_read_price_per_mtok.or(b.and_then(|b| b.cache_read)),
+            cache_write: m
+                .cache_write_price_per_mtok
+                .or(b.and_then(|b| b.cache_write)),
+            context_window: None,
+        }),
+        (None, None, Some(b)) => Some(Price {
+            cache_read: m.cache_read_price_per_mtok.or(b.cache_read),
+            cache_write: m.cache_write_price_per_mtok.or(b.cache_write),
+            ..b
+        }),
+        (None, None, None) if kind.is_some() => {
+            r.at(
+                &key("upstream"),
+                format!(
+                    "`{}` is not in the built-in price table; give input_price_per_mtok and output_price_per_mtok (0 for free models)",
+                    m.upstream
+                ),
+            );
+            None
+        }
+        (None, None, None) => None,
+        (Some(_), None, _) | (None, Some(_), _) => {
+            r.at(
+                &key(if m.input_price_per_mtok.is_none() {
+                    "input_price_per_mtok"
+                } else {
+                    "output_price_per_mtok"
+                }),
+                "give both input_price_per_mtok and output_price_per_mtok, or neither",
+            );
+            None
+        }
+    };
+    let context_window = m.context_window.or(builtin.and_then(|b| b.context_window));
+    match context_window {
+        Some(0) => r.at(&key("context_window"), "must be greater than 0"),
+        None if price.is_some() => r.at(
+            &key("context_window"),
+            "the model's context window in tokens is needed (it is not in the built-in table)",
+        ),
+        _ => {}
+    }
+    let structured = match m.structured_output.as_deref().map(StructuredMode::parse) {
+        Some(Ok(mode)) => Some(mode),
+        Some(Err(e)) => {
+            r.at(&key("structured_output"), e);
+            None
+        }
+        None => None,
+    };
+    for (i, f) in m.fallbacks.iter().enumerate() {
+        if !declared_models.contains_key(f) || f == name {
+            let idx = i.to_string();
+            r.at(
+                &["models", name, "fallbacks", &idx],
+                format!("model `{f}` is not another model declared in [models]"),
+            );
+        }
+    }
+    Some(ModelConfig {
+        name: name.to_string(),
+        provider: m.provider,
+        tokenizer: Tokenizer::for_model(&m.upstream),
+        upstream: m.upstream,
+        price: price?,
+        context_window: context_window.filter(|w| *w > 0)?,
+        structured,
+        fallbacks: m.fallbacks,
+        cache_ttl: m.cache_ttl_secs.map(Duration::from_secs),
+    })
+}

@@ -83,14 +83,17 @@ pub enum Error {
     Config(String),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("the client closed the connection before the answer was complete")]
+    Cancelled,
 }
 
 impl Error {
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::BadRequest(_) | Error::PipelineNotFound(_) | Error::RunNotFound(_) => {
-                ErrorClass::Client
-            }
+            Error::BadRequest(_)
+            | Error::PipelineNotFound(_)
+            | Error::RunNotFound(_)
+            | Error::Cancelled => ErrorClass::Client,
             Error::InputInvalid(_) | Error::OutputInvalid { .. } => ErrorClass::Data,
             Error::Provider(e) => e.class(),
             Error::Deadline(_) | Error::Store(_) => ErrorClass::Transient,
@@ -111,6 +114,7 @@ impl Error {
             Error::Disabled(_) => "pipeline_disabled",
             Error::Config(_) => "configuration",
             Error::Store(_) => "store_unavailable",
+            Error::Cancelled => "cancelled",
         }
     }
 
@@ -122,6 +126,8 @@ impl Error {
             Error::OutputInvalid { .. } => 502,
             Error::Deadline(_) => 504,
             Error::Disabled(_) => 503,
+            // nginx's "client closed request": nobody reads it, logs do.
+            Error::Cancelled => 499,
             Error::Provider(e) => e.status(),
             other => other.class().status(),
         }

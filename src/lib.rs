@@ -3,12 +3,14 @@
 //! Modules are listed in the order an event travels through them: a trigger
 //! hands an event to `pipeline`, which drives the seven layers (`ingest`,
 //! `prompt`, `infer`, `output`, `act`, `audit`, `flags`/`telemetry`), with all
-//! state kept behind the `store` traits. `server` and `cli` are the two edges.
+//! state kept behind the `store` traits. `gateway` serves the
+//! OpenAI-compatible endpoint over the same providers. `server` and `cli` are the two edges.
 
 pub mod error;
 
 pub mod config;
 
+pub mod gateway;
 pub mod pipeline;
 
 pub mod act;

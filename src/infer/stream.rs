@@ -192,6 +192,11 @@ impl Collector {
         }
     }
 
+    /// The text so far.
+    pub fn content(&self) -> &str {
+        &self.response.content
+    }
+
     /// Whether the provider reported usage.
     pub fn usage_seen(&self) -> bool {
         self.usage_seen

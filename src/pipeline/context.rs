@@ -7,6 +7,10 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::gateway::cache::ResponseCache;
+
+/// Most answers the chat-completions cache holds.
+const CHAT_CACHE_ENTRIES: usize = 10_000;
 use crate::infer::Providers;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
@@ -21,6 +25,8 @@ pub struct Runtime {
     pub client: reqwest::Client,
     /// Wakes the outbox worker when a run has committed an action.
     pub outbox_wake: Arc<Notify>,
+    /// Cached deterministic answers of `/v1/chat/completions`.
+    pub chat_cache: ResponseCache,
 }
 
 impl Runtime {
@@ -42,6 +48,7 @@ impl Runtime {
             metrics: Arc::new(Metrics::new()),
             client,
             outbox_wake: Arc::new(Notify::new()),
+            chat_cache: ResponseCache::new(CHAT_CACHE_ENTRIES),
         }))
     }
 }

@@ -5,7 +5,7 @@
 mod attempts;
 mod batch;
 mod context;
-mod record;
+pub(crate) mod record;
 mod run;
 
 pub use batch::{BatchSummary, run_batch};

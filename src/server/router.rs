@@ -5,13 +5,16 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::routes::{health, runs};
+use super::routes::{chat, health, models, runs};
 use crate::pipeline::Runtime;
 
 pub fn app(rt: Arc<Runtime>) -> Router {
     Router::new()
         .route("/v1/pipelines/{name}/runs", post(runs::create))
         .route("/v1/runs/{id}", get(runs::get))
+        .route("/v1/chat/completions", post(chat::completions))
+        .route("/v1/models", get(models::list))
+        .route("/v1/models/{id}", get(models::get))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -1,2 +1,5 @@
+pub mod chat;
 pub mod health;
+pub mod models;
+mod openai_wire;
 pub mod runs;

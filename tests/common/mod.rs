@@ -135,6 +135,14 @@ impl Workspace {
         Workspace { dir }
     }
 
+    /// Add TOML tables (models, providers) to the config.
+    pub fn append(&self, toml: &str) {
+        let mut text = std::fs::read_to_string(self.config()).unwrap();
+        text.push('\n');
+        text.push_str(toml);
+        std::fs::write(self.config(), text).unwrap();
+    }
+
     pub fn config(&self) -> PathBuf {
         self.dir.path().join("seam.toml")
     }
@@ -315,4 +323,41 @@ fn serve_in_background(app: axum::Router) -> (tokio::runtime::Runtime, std::net:
     let addr = listener.local_addr().unwrap();
     runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
     (runtime, addr)
+}
+
+/// A Python with the test clients of tests/python/requirements.txt, in a
+/// venv under target/ made on first use (and remade when the requirements
+/// change). `.ci/run` makes it ahead of time.
+pub fn python() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join("target/py-venv");
+    let py = venv.join("bin/python");
+    let requirements = root.join("tests/python/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements).unwrap();
+    let stamp = venv.join(".requirements");
+    if py.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return py;
+    }
+    let ok = Command::new("python3")
+        .args(["-m", "venv", venv.to_str().unwrap()])
+        .status()
+        .expect("python3 is needed for the SDK tests")
+        .success();
+    assert!(ok, "python3 -m venv failed");
+    let ok = Command::new(&py)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(&requirements)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "pip install -r tests/python/requirements.txt failed");
+    std::fs::write(&stamp, wanted).unwrap();
+    py
 }

@@ -155,42 +155,30 @@ impl Tracker {
     /// reported nothing, from the tokenizer) and return the whole answer.
     fn settle_stream(&mut self) -> ChatResponse {
         let collector = std::mem::take(&mut self.collector);
-        let seen = collector.usage_seen();
-        let mut response = collector.finish();
         if self.cached {
-            return response;
+            return collector.finish();
         }
-        if let Some(model) = self.model.clone() {
-            if !seen {
-                let text: String = response
-                    .tool_calls
-                    .iter()
-                    .map(|c| c.arguments.as_str())
-                    .chain(std::iter::once(response.content.as_str()))
-                    .collect();
-                response.usage = Usage {
-                    input_tokens: self.prompt_tokens_estimate,
-                    output_tokens: model.tokenizer.count(&text),
-                    ..Usage::default()
-                };
-            }
-            let cost = model.cost_micros(&response.usage);
-            self.usage.add(response.usage);
-            self.cost_micros += cost;
-            self.rt.metrics.usage(
-                CHAT_PIPELINE,
-                &model.name,
-                response.usage.input_tokens,
-                response.usage.output_tokens,
-                cost,
-            );
-            self.push(
-                "infer",
-                json!({"model": model.name, "status": "stream_end", "usage": response.usage,
-                    "usage_estimated": !seen, "cost_micros": cost,
-                    "finish_reason": response.finish_reason, "response_id": response.response_id}),
-            );
-        }
+        let Some(model) = self.model.clone() else {
+            return collector.finish();
+        };
+        let (response, estimated) =
+            collector.finish_counted(model.tokenizer, self.prompt_tokens_estimate);
+        let cost = model.cost_micros(&response.usage);
+        self.usage.add(response.usage);
+        self.cost_micros += cost;
+        self.rt.metrics.usage(
+            CHAT_PIPELINE,
+            &model.name,
+            response.usage.input_tokens,
+            response.usage.output_tokens,
+            cost,
+        );
+        self.push(
+            "infer",
+            json!({"model": model.name, "status": "stream_end", "usage": response.usage,
+                "usage_estimated": estimated, "cost_micros": cost,
+                "finish_reason": response.finish_reason, "response_id": response.response_id}),
+        );
         response
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::{Buf, BytesMut};
 use futures_util::{Stream, StreamExt};
 
+use super::tokens::Tokenizer;
 use super::{ChatResponse, ChatStream, ProviderError, StreamEvent, ToolCall, Usage};
 
 /// One server-sent event.
@@ -204,6 +205,26 @@ impl Collector {
 
     pub fn finish(self) -> ChatResponse {
         self.response
+    }
+
+    /// The response, with usage counted by `tokenizer` when the provider
+    /// reported none (`prompt_tokens` stands in for the input). The flag
+    /// says whether usage was estimated.
+    pub fn finish_counted(self, tokenizer: Tokenizer, prompt_tokens: u64) -> (ChatResponse, bool) {
+        let seen = self.usage_seen;
+        let mut r = self.response;
+        if !seen {
+            let mut output = tokenizer.count(&r.content);
+            for call in &r.tool_calls {
+                output += tokenizer.count(&call.name) + tokenizer.count(&call.arguments);
+            }
+            r.usage = Usage {
+                input_tokens: prompt_tokens,
+                output_tokens: output,
+                ..Usage::default()
+            };
+        }
+        (r, !seen)
     }
 }
 

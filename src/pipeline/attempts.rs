@@ -13,8 +13,13 @@ use super::record::Trail;
 use crate::config::ModelConfig;
 use crate::config::Pipeline;
 use crate::error::Error;
+use futures_util::StreamExt;
+
+use super::progress::{Progress, RunEvent};
+use crate::infer::stream::{self, Collector};
 use crate::infer::{
-    ChatMessage, ChatRequest, ProviderError, ResponseFormat, StructuredMode, Usage,
+    ChatMessage, ChatRequest, ChatResponse, Provider, ProviderError, ResponseFormat,
+    StreamEvent, StructuredMode, Usage,
 };
 use crate::output::{self, Verified};
 use crate::prompt::RenderedPrompt;
@@ -39,6 +44,7 @@ pub async fn call_models(
     prompt: &RenderedPrompt,
     deadline: Instant,
     trail: &mut Trail,
+    progress: Option<&Progress>,
 ) -> (Result<Answer, Error>, Spent) {
     let mut spent = Spent::default();
     let mut last_err = Error::Config(format!("pipeline `{}` has no usable model", p.name));
@@ -89,10 +95,23 @@ pub async fn call_models(
                 per_call.min(deadline - now),
             );
             let started = StdInstant::now();
-            let result = provider.chat(&request).await;
+            spent.attempts += 1;
+            let result = match progress {
+                None => provider.chat(&request).await,
+                Some(tx) => {
+                    let _ = tx.send(RunEvent::Attempt {
+                        attempt: spent.attempts,
+                        model: model.name.clone(),
+                    });
+                    let idle = per_call.min(deadline - now);
+                    match streamed(provider.as_ref(), &request, model, idle, tx, spent.attempts).await {
+                        Some(r) => r,
+                        None => return (Err(Error::Cancelled), spent),
+                    }
+                }
+            };
             let took = started.elapsed();
             rt.metrics.layer(&p.name, "infer", took);
-            spent.attempts += 1;
             let base = json!({
                 "model": model.name,
                 "provider": model.provider,
@@ -199,6 +218,49 @@ pub async fn call_models(
         }
     }
     (Err(last_err), spent)
+}
+
+/// One call as a stream: text goes to the client as it arrives, and the
+/// whole answer comes back for the checks. `None`: the client hung up, and
+/// the upstream call was dropped.
+async fn streamed(
+    provider: &dyn Provider,
+    request: &ChatRequest<'_>,
+    model: &ModelConfig,
+    idle: std::time::Duration,
+    tx: &Progress,
+    attempt: u32,
+) -> Option<Result<ChatResponse, ProviderError>> {
+    let opened = tokio::select! {
+        opened = provider.stream(request) => opened,
+        () = tx.closed() => return None,
+    };
+    let mut upstream = match opened {
+        Ok(s) => stream::with_idle_timeout(s, idle),
+        Err(e) => return Some(Err(e)),
+    };
+    let mut collector = Collector::default();
+    loop {
+        let next = tokio::select! {
+            next = upstream.next() => next,
+            () = tx.closed() => return None,
+        };
+        match next {
+            Some(Ok(ev)) => {
+                if let StreamEvent::Text(t) = &ev {
+                    let _ = tx.send(RunEvent::Partial {
+                        attempt,
+                        delta: t.clone(),
+                    });
+                }
+                collector.push(&ev);
+            }
+            Some(Err(e)) => return Some(Err(e)),
+            None => break,
+        }
+    }
+    let prompt_tokens = model.tokenizer.count_messages(request.messages);
+    Some(Ok(collector.finish_counted(model.tokenizer, prompt_tokens).0))
 }
 
 /// Refuse before the call a prompt that cannot fit the model's window with

@@ -5,9 +5,11 @@
 mod attempts;
 mod batch;
 mod context;
+mod progress;
 pub(crate) mod record;
 mod run;
 
 pub use batch::{BatchSummary, run_batch};
 pub use context::Runtime;
-pub use run::{RunFailure, RunResult, execute};
+pub use progress::{Progress, RunEvent};
+pub use run::{RunFailure, RunResult, execute, execute_streaming};

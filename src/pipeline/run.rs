@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Runtime;
+use super::progress::Progress;
 use super::attempts::{Spent, call_models};
 use super::record::Trail;
 use crate::act::idempotency;
@@ -59,6 +60,18 @@ impl From<Error> for RunFailure {
 
 /// Run `input` through pipeline `name`.
 pub async fn execute(rt: &Runtime, name: &str, input: Value) -> Result<RunResult, RunFailure> {
+    execute_streaming(rt, name, input, None).await
+}
+
+/// Run `input` through pipeline `name`, streaming model output to
+/// `progress` as it arrives. If the receiver goes away (the client hung
+/// up), the model call is cancelled and the run recorded as cancelled.
+pub async fn execute_streaming(
+    rt: &Runtime,
+    name: &str,
+    input: Value,
+    progress: Option<Progress>,
+) -> Result<RunResult, RunFailure> {
     let p = rt
         .config
         .pipelines
@@ -166,7 +179,7 @@ pub async fn execute(rt: &Runtime, name: &str, input: Value) -> Result<RunResult
     );
 
     // Layers 3 and 4: infer, then parse and verify the output.
-    let (answer, spent) = call_models(rt, &p, &prompt, deadline, &mut trail).await;
+    let (answer, spent) = call_models(rt, &p, &prompt, deadline, &mut trail, progress.as_ref()).await;
     let answer = match answer {
         Ok(a) => a,
         Err(e) => return fail(rt, &p, record, trail, spent, started, e).await,
@@ -268,6 +281,9 @@ async fn fail(
     error: Error,
 ) -> Result<RunResult, RunFailure> {
     let latency_ms = finish(&mut record, &spent, started);
+    if matches!(error, Error::Cancelled) {
+        record.status = "cancelled".into();
+    }
     record.error_type = Some(error.type_name().to_string());
     record.error_class = Some(error.class().as_str().to_string());
     record.error_message = Some(error.to_string());

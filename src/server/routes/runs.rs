@@ -3,19 +3,23 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
 use crate::error::Error;
-use crate::pipeline::{Runtime, execute};
+use crate::pipeline::{RunEvent, RunFailure, Runtime, execute_streaming};
 use crate::server::ApiError;
 
 pub async fn create(
     State(rt): State<Arc<Runtime>>,
     Path(name): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     if !rt.config.pipelines.contains_key(&name) {
         return Err(Error::PipelineNotFound(name).into());
     }
@@ -26,13 +30,74 @@ pub async fn create(
             e.column()
         ))
     })?;
+    let wants_stream = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/event-stream"));
+    if wants_stream {
+        return Ok(stream_run(rt, name, input));
+    }
     // The run is its own task: a client that hangs up must not cancel it
     // half-way (spend without a record, an action without its run).
-    let task = tokio::spawn(async move { execute(&rt, &name, input).await });
+    let task = tokio::spawn(async move { execute_streaming(&rt, &name, input, None).await });
     let result = task
         .await
         .map_err(|e| Error::Config(format!("run task failed: {e}")))??;
-    Ok(Json(json!(result)))
+    Ok(Json(json!(result)).into_response())
+}
+
+/// The run as server-sent events: `attempt` and `partial` while the model
+/// writes, then one `result` (the checked output, after commit) or `error`.
+/// A client that hangs up cancels the model call; the run is recorded as
+/// cancelled with what it spent.
+fn stream_run(rt: Arc<Runtime>, name: String, input: Value) -> Response {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(async move { execute_streaming(&rt, &name, input, Some(tx)).await });
+    let body = futures_util::stream::unfold(
+        (rx, Some(task)),
+        |(mut rx, task)| async move {
+            if let Some(ev) = rx.recv().await {
+                let name = match &ev {
+                    RunEvent::Attempt { .. } => "attempt",
+                    RunEvent::Partial { .. } => "partial",
+                };
+                return Some((Ok(sse(name, &json!(ev))), (rx, task)));
+            }
+            let task = task?;
+            let bytes = match task.await {
+                Ok(Ok(result)) => sse("result", &json!(result)),
+                Ok(Err(failure)) => sse("error", &error_json(failure)),
+                Err(e) => sse(
+                    "error",
+                    &error_json(Error::Config(format!("run task failed: {e}")).into()),
+                ),
+            };
+            Some((Ok::<Bytes, std::convert::Infallible>(bytes), (rx, None)))
+        },
+    );
+    let mut resp = Response::new(Body::from_stream(body));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+fn sse(event: &str, data: &Value) -> Bytes {
+    Bytes::from(format!("event: {event}\ndata: {data}\n\n"))
+}
+
+fn error_json(f: RunFailure) -> Value {
+    let mut body = json!({"error": {
+        "type": f.error.type_name(),
+        "class": f.error.class().as_str(),
+        "message": f.error.to_string(),
+        "run_id": f.run_id,
+        "status": f.error.status(),
+    }});
+    if !f.error.field_errors().is_empty() {
+        body["error"]["errors"] = json!(f.error.field_errors());
+    }
+    body
 }
 
 pub async fn get(

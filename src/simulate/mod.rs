@@ -11,9 +11,13 @@
 //! - `POST /helpdesk/<path>`, `GET|DELETE /helpdesk/deliveries` — a mock
 //!   helpdesk that deduplicates on `Idempotency-Key`.
 
+mod answer;
+mod anthropic;
 mod chat;
 mod conn;
 mod faults;
+mod gate;
+// mod gemini;
 mod generate;
 mod helpdesk;
 mod http;
@@ -21,6 +25,8 @@ mod openai;
 mod openai_fields;
 mod response;
 mod router;
+mod stats;
+mod stream;
 
 #[cfg(test)]
 mod tests;
@@ -53,6 +59,10 @@ pub(crate) struct State {
     conversations: Mutex<HashMap<u64, u32>>,
     helpdesk: helpdesk::Helpdesk,
     validators: generate::validate::Validators,
+    /// Requests per protocol and the fate of streams, for `GET /sim/stats`.
+    stats: Arc<stats::Stats>,
+    /// System prompts marked for Anthropic prompt caching.
+    prompt_cache: anthropic::PromptCache,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -103,6 +113,8 @@ pub async fn serve(
         conversations: Mutex::new(HashMap::new()),
         helpdesk: helpdesk::Helpdesk::default(),
         validators: generate::validate::Validators::default(),
+        stats: Arc::default(),
+        prompt_cache: anthropic::PromptCache::default(),
         shutdown: stop_rx.clone(),
     });
     let mut conns = JoinSet::new();

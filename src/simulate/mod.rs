@@ -17,7 +17,7 @@ mod chat;
 mod conn;
 mod faults;
 mod gate;
-// mod gemini;
+mod gemini;
 mod generate;
 mod helpdesk;
 mod http;

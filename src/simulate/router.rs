@@ -13,7 +13,7 @@ use super::State;
 use super::gate::Outcome;
 use super::http::{Body, error, json_response, text_response};
 use super::stats::Protocol;
-use super::{anthropic, chat};
+use super::{anthropic, chat, gemini};
 
 const MAX_BODY: usize = 32 << 20;
 const MODELS: &[&str] = &[
@@ -26,6 +26,9 @@ const MODELS: &[&str] = &[
     "claude-haiku-4-5",
     "claude-opus-4-1",
     "claude-3-5-haiku-latest",
+    "gemini-2.5-flash",
+    "gemini-2.5-pro",
+    "gemini-2.0-flash",
 ];
 
 /// Why a connection is dropped without a response.
@@ -45,6 +48,9 @@ pub(crate) async fn route(
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let get = method == Method::GET || method == Method::HEAD;
+    if let Some(call) = gemini::Call::parse(&method, &path) {
+        return gemini_call(&state, call, req, &reset).await;
+    }
     let resp = match path.as_str() {
         "/v1/chat/completions" | "/chat/completions" if method == Method::POST => {
             state.stats.request(Protocol::OpenAi);
@@ -105,6 +111,35 @@ pub(crate) async fn route(
         ),
     };
     Ok(resp)
+}
+
+async fn gemini_call(
+    state: &State,
+    call: Result<gemini::Call, gemini::ApiError>,
+    req: Request<Incoming>,
+    reset: &AtomicBool,
+) -> Result<Response<Body>, Abort> {
+    let call = match call {
+        Ok(c) => c,
+        Err(e) => return Ok(e.response(&[])),
+    };
+    if matches!(call, gemini::Call::Generate { .. }) {
+        state.stats.request(Protocol::Gemini);
+    }
+    let query = req.uri().query().unwrap_or("").to_string();
+    let headers = req.headers().clone();
+    let body = if call.has_body() {
+        match read_body(req).await {
+            Ok(b) => b,
+            Err(r) => return Ok(r),
+        }
+    } else {
+        Bytes::new()
+    };
+    end(
+        gemini::handle(state, call, &query, &headers, &body).await,
+        reset,
+    )
 }
 
 /// The response, or the fault that ends the connection without one.

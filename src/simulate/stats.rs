@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 pub(crate) enum Protocol {
     OpenAi,
     Anthropic,
+    Gemini,
 }
 
 /// Counters shared by every connection.
@@ -29,6 +30,7 @@ impl Stats {
         let counter = match protocol {
             Protocol::OpenAi => &self.openai,
             Protocol::Anthropic => &self.anthropic,
+            Protocol::Gemini => &self.gemini,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -112,6 +114,8 @@ mod tests {
     #[test]
     fn guards_count_completed_cancelled_and_aborted() {
         let stats = Arc::new(Stats::default());
+        stats.request(Protocol::Gemini);
+        stats.request(Protocol::Gemini);
         stats.request(Protocol::Anthropic);
         let mut done = stats.open_stream();
         let dropped = stats.open_stream();
@@ -125,7 +129,7 @@ mod tests {
         drop(cut);
         assert_eq!(
             stats.json(),
-            json!({"requests": {"openai": 0, "anthropic": 1, "gemini": 0},
+            json!({"requests": {"openai": 0, "anthropic": 1, "gemini": 2},
                    "streams_open": 0, "streams_cancelled": 1, "streams_completed": 1})
         );
     }

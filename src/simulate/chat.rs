@@ -1,54 +1,38 @@
-//! `POST /v1/chat/completions`: faults first, then a deterministic answer.
+//! `POST /v1/chat/completions`: the OpenAI front-end. Faults come from the
+//! shared [`gate`](super::gate); errors and answers are OpenAI's.
 
-use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use fastrand::Rng;
 use hyper::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::answer::{alnum, base_seed, json_object_text, pick_tool, structured_text, text_answer};
 use super::faults::Fault;
-use super::generate::instance::instance;
-use super::generate::mutate::{fabricate, fenced, malformed, violate};
+use super::gate::{Gate, Outcome, Pass, Refusal, gate};
 use super::generate::text::Words;
 use super::http::{Body, json_response, sse_response};
 use super::openai::{ApiError, ChatRequest, Format, Tool, ToolChoice};
 use super::response::{Choice, Meta, Output, completion, sse_events, usage};
-use super::{State, mix};
-
-/// How the connection should end.
-pub(crate) enum Outcome {
-    Respond(Response<Body>),
-    /// Close with RST, no response.
-    Reset,
-    /// Close quietly, no response.
-    Close,
-}
+use super::{State, mix, stream};
 
 pub(crate) async fn handle(state: &State, body: &Bytes) -> Outcome {
     let req = match ChatRequest::parse(body) {
         Ok(r) => r,
         Err(e) => return Outcome::Respond(error_response(&e, &[])),
     };
-    let counter = state.counter.fetch_add(1, Ordering::Relaxed);
-    let conv_index = if state.faults.uses_conversations() {
-        state.conversation_index(req.conversation_key())
-    } else {
-        0
-    };
-    let mut frng = Rng::with_seed(mix(state.seed, counter));
-    let decision = state.faults.decide(&mut frng, conv_index);
-    if !decision.latency.is_zero() {
-        tokio::time::sleep(decision.latency).await;
+    match gate(state, req.conversation_key(), req.stream).await {
+        Gate::Pass(pass) => Outcome::Respond(answer(state, &req, pass)),
+        Gate::Refuse(r) => Outcome::Respond(refusal(&req, r)),
+        Gate::Drop(outcome) => outcome,
     }
-    match decision.fault {
-        Some(Fault::Reset) => return Outcome::Reset,
-        Some(Fault::Timeout(d)) => {
-            hold(state, d).await;
-            return Outcome::Close;
-        }
-        Some(Fault::RateLimited(secs)) => {
+}
+
+/// An error fault as OpenAI answers it.
+fn refusal(req: &ChatRequest, r: Refusal) -> Response<Body> {
+    match r {
+        Refusal::RateLimited(secs) => {
             let e = server_error(
                 429,
                 format!(
@@ -60,15 +44,15 @@ pub(crate) async fn handle(state: &State, body: &Bytes) -> Outcome {
             );
             let secs = secs.to_string();
             let reset = format!("{secs}s");
-            return Outcome::Respond(error_response(
+            error_response(
                 &e,
                 &[
                     ("retry-after", &secs),
                     ("x-ratelimit-reset-requests", &reset),
                 ],
-            ));
+            )
         }
-        Some(Fault::Unavailable(secs)) => {
+        Refusal::Unavailable(secs) => {
             let e = server_error(
                 503,
                 "The server is overloaded or not ready yet.".into(),
@@ -78,20 +62,18 @@ pub(crate) async fn handle(state: &State, body: &Bytes) -> Outcome {
             let secs = secs.map(|s| s.to_string());
             let headers: Vec<(&str, &str)> =
                 secs.iter().map(|s| ("retry-after", s.as_str())).collect();
-            return Outcome::Respond(error_response(&e, &headers));
+            error_response(&e, &headers)
         }
-        Some(Fault::ServerError) => {
+        Refusal::ServerError => {
             let e = server_error(
                 500,
                 "The server had an error while processing your request. Sorry about that!".into(),
                 "server_error",
                 None,
             );
-            return Outcome::Respond(error_response(&e, &[]));
+            error_response(&e, &[])
         }
-        _ => {}
     }
-    Outcome::Respond(answer(state, &req, decision.fault, &mut frng, counter))
 }
 
 fn server_error(
@@ -113,28 +95,10 @@ fn error_response(e: &ApiError, headers: &[(&str, &str)]) -> Response<Body> {
     json_response(e.status, &e.body(), headers)
 }
 
-async fn hold(state: &State, d: Duration) {
-    let mut shutdown = state.shutdown.clone();
-    tokio::select! {
-        () = tokio::time::sleep(d) => {}
-        () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => {}
-    }
-}
-
-fn answer(
-    state: &State,
-    req: &ChatRequest,
-    fault: Option<Fault>,
-    frng: &mut Rng,
-    counter: u64,
-) -> Response<Body> {
-    let hash = req.content_hash();
-    let base = mix(
-        u64::from_le_bytes([
-            hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7],
-        ]),
-        state.seed,
-    );
+fn answer(state: &State, req: &ChatRequest, mut pass: Pass) -> Response<Body> {
+    let (fault, counter) = (pass.fault, pass.counter);
+    let frng = &mut pass.frng;
+    let base = base_seed(&req.content_hash(), state.seed);
     let words = Words::new(&req.source_text());
     let mut choices = Vec::with_capacity(req.n);
     for i in 0..req.n {
@@ -172,7 +136,14 @@ fn answer(
             req.include_usage.then_some(usage),
             &mut rng,
         );
-        sse_response(events, &headers)
+        // A stall lets the role chunk and the first piece of content through.
+        let body = stream::body(
+            events,
+            pass.control(2),
+            state.stats.open_stream(),
+            state.shutdown.clone(),
+        );
+        sse_response(body, &headers)
     } else {
         json_response(200, &completion(&meta, &choices, usage), &headers)
     }
@@ -187,11 +158,8 @@ enum Mode<'r> {
 
 fn mode<'r>(req: &'r ChatRequest, words: &Words, rng: &mut Rng) -> Mode<'r> {
     let pick = |rng: &mut Rng| {
-        let mentioned = req
-            .tools
-            .iter()
-            .find(|t| words.mentions(&t.name) || words.mentions(&t.name.replace('_', " ")));
-        mentioned.or_else(|| req.tools.get(rng.usize(0..req.tools.len().max(1))))
+        let name = pick_tool(req.tools.iter().map(|t| t.name.as_str()), words, rng)?;
+        req.tools.iter().find(|t| t.name == name)
     };
     let tool = match &req.tool_choice {
         ToolChoice::None => None,
@@ -220,7 +188,7 @@ fn produce(
     let mut rng = Rng::with_seed(seed);
     match mode(req, words, &mut rng) {
         Mode::Tool(tool) => {
-            let arguments = structured(state, &tool.parameters, words, seed, fault, frng);
+            let arguments = structured_text(state, &tool.parameters, words, seed, fault, frng);
             let id = format!("call_{}", alnum(&mut rng, 24));
             Choice {
                 output: Output::ToolCall {
@@ -232,76 +200,19 @@ fn produce(
             }
         }
         Mode::Schema(schema) => {
-            let content = structured(state, schema, words, seed, fault, frng);
+            let content = structured_text(state, schema, words, seed, fault, frng);
             Choice {
                 output: Output::Text(content),
                 finish_reason: "stop",
             }
         }
-        Mode::JsonObject => {
-            let mut value = json!({
-                "answer": words.sentence(&mut rng, 8..=14),
-                "confidence": f64::from(rng.u8(60..=99)) / 100.0,
-            });
-            let content = match fault {
-                Some(Fault::Malformed) => malformed(&value.to_string(), frng),
-                Some(Fault::Fenced) => fenced(&value.to_string()),
-                Some(Fault::Fabricate) => {
-                    fabricate(&mut value, frng);
-                    value.to_string()
-                }
-                _ => value.to_string(),
-            };
-            Choice {
-                output: Output::Text(content),
-                finish_reason: "stop",
-            }
-        }
+        Mode::JsonObject => Choice {
+            output: Output::Text(json_object_text(words, &mut rng, fault, frng)),
+            finish_reason: "stop",
+        },
         Mode::Text => Choice {
             output: Output::Text(text_answer(words, &mut rng)),
             finish_reason: "stop",
         },
     }
-}
-
-/// A schema instance as JSON text, with any content fault applied.
-fn structured(
-    state: &State,
-    schema: &Value,
-    words: &Words,
-    seed: u64,
-    fault: Option<Fault>,
-    frng: &mut Rng,
-) -> String {
-    let validator = state.validators.get(schema);
-    let value = instance(schema, words, seed, validator.as_deref());
-    match fault {
-        Some(Fault::Violate) => violate(&value, schema, frng, validator.as_deref()).to_string(),
-        Some(Fault::Fabricate) => {
-            let mut value = value;
-            fabricate(&mut value, frng);
-            value.to_string()
-        }
-        Some(Fault::Malformed) => malformed(&value.to_string(), frng),
-        Some(Fault::Fenced) => fenced(&value.to_string()),
-        _ => value.to_string(),
-    }
-}
-
-const OPENERS: &[&str] = &[
-    "Thanks for the details.",
-    "Here is a short answer.",
-    "Understood.",
-    "Based on the information provided:",
-];
-
-fn text_answer(words: &Words, rng: &mut Rng) -> String {
-    let opener = OPENERS[rng.usize(0..OPENERS.len())];
-    let a = words.sentence(rng, 8..=14);
-    let b = words.sentence(rng, 5..=9);
-    format!("{opener} {a} {b}")
-}
-
-fn alnum(rng: &mut Rng, n: usize) -> String {
-    (0..n).map(|_| rng.alphanumeric()).collect()
 }

@@ -4,7 +4,11 @@ use std::time::Duration;
 
 /// Documentation of the `--faults` spec, shown by `seam simulate --help`.
 pub const FAULTS_HELP: &str = "\
-Fault injection (--faults SPEC). Faults apply only to POST /v1/chat/completions.
+Fault injection (--faults SPEC). Faults apply to the three chat routes:
+POST /v1/chat/completions (OpenAI), POST /v1/messages (Anthropic) and
+POST /v1beta/models/MODEL:generateContent|streamGenerateContent (Gemini).
+Each route answers an error fault in its own wire format (Anthropic's 503 is
+its 529 overloaded_error; Gemini's 429 carries a RetryInfo detail).
 
 SPEC is a comma-separated list of KIND=RATE[:PARAM] items.
 
@@ -26,6 +30,13 @@ KIND and PARAM:
   reset=RATE             the TCP connection is closed (RST) with no HTTP response
   timeout=RATE[:DUR]     hold the request for DUR (default 60s) without
                          answering, then close the connection
+  stall=RATE[:DUR]       a streamed answer sends its first chunks, then goes
+                         silent for DUR (default 60s) without closing, then
+                         the connection is dropped mid-stream; a request that
+                         does not stream is held like `timeout`
+  pace=RATE:DUR          wait DUR (or a range, 5ms..20ms, sampled once per
+                         request) between the chunks of a streamed answer.
+                         Stacks with every other fault, like latency.
   malformed=RATE         HTTP 200, but the JSON content is broken (truncated,
                          trailing comma or missing closing bracket)
   violate=RATE           HTTP 200, valid JSON that violates the requested schema
@@ -37,10 +48,14 @@ KIND and PARAM:
 
 Content faults (malformed, violate, fabricate, fenced) change JSON outputs
 (json_schema, json_object and tool-call arguments); plain-text answers are
-returned unchanged.
+returned unchanged. Where a tool call's input is a JSON object on the wire
+(Anthropic tool_use.input, Gemini functionCall.args) only violate and
+fabricate apply to it, except in an Anthropic stream, where malformed and
+fenced break the streamed partial_json.
 
-At most one fault other than latency hits a request. They are checked in the
-order reset, timeout, 429, 503, 500, malformed, violate, fabricate, fenced;
+At most one fault other than latency and pace hits a request. They are checked
+in the order reset, timeout, stall, 429, 503, 500, malformed, violate,
+fabricate, fenced;
 probability rates take disjoint slices of one roll, so they add up (keep their
 sum at or below 100%). Rolls are seeded from --seed and the request counter.
 
@@ -49,6 +64,10 @@ Examples:
   seam simulate --faults '503=#2'          # every conversation: two 503s, then success
   seam simulate --faults 'violate=#1,fenced=20%'
   seam simulate --faults 'timeout=1%:30s,malformed=0.05'
+  seam simulate --faults 'stall=#1:30s,pace=1.0:20ms'  # first stream stalls
+
+GET /sim/stats counts chat requests per protocol and streams open, completed
+and cancelled (the client left before the last chunk).
 ";
 
 /// How often a fault fires.
@@ -67,6 +86,9 @@ pub enum Fault {
     Reset,
     /// Hold the request this long, then close the connection.
     Timeout(Duration),
+    /// Stream the first chunks, go silent this long, then drop the
+    /// connection; a non-streaming request is held like `Timeout`.
+    Stall(Duration),
     /// HTTP 429 with this Retry-After (seconds).
     RateLimited(u64),
     /// HTTP 503, with an optional Retry-After (seconds).
@@ -89,18 +111,20 @@ impl Fault {
         match self {
             Fault::Reset => 0,
             Fault::Timeout(_) => 1,
-            Fault::RateLimited(_) => 2,
-            Fault::Unavailable(_) => 3,
-            Fault::ServerError => 4,
-            Fault::Malformed => 5,
-            Fault::Violate => 6,
-            Fault::Fabricate => 7,
-            Fault::Fenced => 8,
+            Fault::Stall(_) => 2,
+            Fault::RateLimited(_) => 3,
+            Fault::Unavailable(_) => 4,
+            Fault::ServerError => 5,
+            Fault::Malformed => 6,
+            Fault::Violate => 7,
+            Fault::Fabricate => 8,
+            Fault::Fenced => 9,
         }
     }
 }
 
-/// Added latency: a rate and a uniform range.
+/// Added latency (before answering, or between stream chunks): a rate and a
+/// uniform range.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Latency {
     pub rate: Rate,
@@ -108,10 +132,32 @@ pub struct Latency {
     pub max: Duration,
 }
 
+impl Latency {
+    /// The delay for one request: zero unless the rate hits.
+    fn sample(&self, rng: &mut fastrand::Rng, conv_index: u32) -> Duration {
+        let hit = match self.rate {
+            Rate::FirstN(n) => conv_index < n,
+            Rate::Probability(p) => rng.f64() < p,
+        };
+        if !hit {
+            return Duration::ZERO;
+        }
+        let span = self.max.saturating_sub(self.min).as_nanos();
+        let extra = if span == 0 {
+            0
+        } else {
+            rng.u64(0..=u64::try_from(span).unwrap_or(u64::MAX))
+        };
+        self.min + Duration::from_nanos(extra)
+    }
+}
+
 /// A parsed `--faults` spec.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FaultSpec {
     pub(crate) latency: Option<Latency>,
+    /// Delay between the chunks of a streamed answer.
+    pub(crate) pace: Option<Latency>,
     /// Error faults in check order.
     pub(crate) faults: Vec<(Fault, Rate)>,
 }
@@ -120,18 +166,20 @@ pub struct FaultSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Decision {
     pub latency: Duration,
+    /// Delay between stream chunks.
+    pub pace: Duration,
     pub fault: Option<Fault>,
 }
 
 impl FaultSpec {
     /// No faults at all.
     pub fn is_empty(&self) -> bool {
-        self.latency.is_none() && self.faults.is_empty()
+        self.latency.is_none() && self.pace.is_none() && self.faults.is_empty()
     }
 
     /// Whether any rule counts requests per conversation.
     pub(crate) fn uses_conversations(&self) -> bool {
-        let latency = self.latency.iter().map(|l| l.rate);
+        let latency = self.latency.iter().chain(&self.pace).map(|l| l.rate);
         let faults = self.faults.iter().map(|(_, r)| *r);
         latency.chain(faults).any(|r| matches!(r, Rate::FirstN(_)))
     }
@@ -141,19 +189,10 @@ impl FaultSpec {
     pub(crate) fn decide(&self, rng: &mut fastrand::Rng, conv_index: u32) -> Decision {
         let mut decision = Decision::default();
         if let Some(lat) = &self.latency {
-            let hit = match lat.rate {
-                Rate::FirstN(n) => conv_index < n,
-                Rate::Probability(p) => rng.f64() < p,
-            };
-            if hit {
-                let span = lat.max.saturating_sub(lat.min).as_nanos();
-                let extra = if span == 0 {
-                    0
-                } else {
-                    rng.u64(0..=u64::try_from(span).unwrap_or(u64::MAX))
-                };
-                decision.latency = lat.min + Duration::from_nanos(extra);
-            }
+            decision.latency = lat.sample(rng, conv_index);
+        }
+        if let Some(pace) = &self.pace {
+            decision.pace = pace.sample(rng, conv_index);
         }
         let roll = rng.f64();
         let mut cumulative = 0.0;
@@ -204,12 +243,19 @@ pub fn parse_faults(spec: &str) -> Result<FaultSpec, String> {
             Some(p) => Err(fail(format!("`{kind}` takes no parameter, got `{p}`"))),
         };
         let fault = match kind.as_str() {
-            "latency" => {
+            "latency" | "pace" => {
                 let p = param.ok_or_else(|| {
-                    fail("latency needs a duration, e.g. latency=1.0:50ms or 20ms..80ms".into())
+                    fail(format!(
+                        "{kind} needs a duration, e.g. {kind}=1.0:50ms or 20ms..80ms"
+                    ))
                 })?;
                 let (min, max) = parse_range(p).map_err(&fail)?;
-                out.latency = Some(Latency { rate, min, max });
+                let lat = Some(Latency { rate, min, max });
+                if kind == "latency" {
+                    out.latency = lat;
+                } else {
+                    out.pace = lat;
+                }
                 seen.push(kind);
                 continue;
             }
@@ -227,14 +273,18 @@ pub fn parse_faults(spec: &str) -> Result<FaultSpec, String> {
                 Some(p) => parse_duration(p).map_err(&fail)?,
                 None => Duration::from_secs(60),
             }),
+            "stall" => Fault::Stall(match param {
+                Some(p) => parse_duration(p).map_err(&fail)?,
+                None => Duration::from_secs(60),
+            }),
             "malformed" => no_param(Fault::Malformed)?,
             "violate" => no_param(Fault::Violate)?,
             "fabricate" => no_param(Fault::Fabricate)?,
             "fenced" => no_param(Fault::Fenced)?,
             other => {
                 return Err(fail(format!(
-                    "unknown fault kind `{other}` (expected latency, 429, 500, 503, reset, \
-                     timeout, malformed, violate, fabricate or fenced)"
+                    "unknown fault kind `{other}` (expected latency, pace, 429, 500, 503, \
+                     reset, timeout, stall, malformed, violate, fabricate or fenced)"
                 )));
             }
         };

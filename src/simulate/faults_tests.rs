@@ -119,3 +119,29 @@ fn help_mentions_every_kind() {
         assert!(FAULTS_HELP.contains(kind), "{kind}");
     }
 }
+
+#[test]
+fn stall_and_pace_parse_and_decide() {
+    let spec = parse_faults("stall=#1,pace=1.0:10ms..20ms,429=#2").unwrap();
+    assert_eq!(
+        spec.faults[0],
+        (Fault::Stall(Duration::from_secs(60)), Rate::FirstN(1))
+    );
+    assert_eq!(spec.faults[1], (Fault::RateLimited(1), Rate::FirstN(2)));
+    let mut rng = fastrand::Rng::with_seed(7);
+    let first = spec.decide(&mut rng, 0);
+    assert_eq!(first.fault, Some(Fault::Stall(Duration::from_secs(60))));
+    assert!((Duration::from_millis(10)..=Duration::from_millis(20)).contains(&first.pace));
+    assert_eq!(spec.decide(&mut rng, 1).fault, Some(Fault::RateLimited(1)));
+    assert_eq!(spec.decide(&mut rng, 2).fault, None);
+    assert_eq!(
+        parse_faults("stall=0.5:250ms").unwrap().faults[0].0,
+        Fault::Stall(Duration::from_millis(250))
+    );
+    assert!(
+        parse_faults("pace=1.0")
+            .unwrap_err()
+            .contains("pace needs a duration")
+    );
+    assert!(!parse_faults("pace=#1:5ms").unwrap().is_empty());
+}

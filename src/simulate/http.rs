@@ -1,17 +1,15 @@
 //! Response bodies and small response helpers.
 
-use std::convert::Infallible;
-
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, StreamBody};
+use http_body_util::{BodyExt, Full};
 use hyper::Response;
-use hyper::body::Frame;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
 use serde_json::Value;
 
 /// The body type of every simulator response.
-pub(crate) type Body = BoxBody<Bytes, Infallible>;
+/// An error ends the body early: the connection is cut mid-response.
+pub(crate) type Body = BoxBody<Bytes, std::io::Error>;
 
 fn build(
     status: u16,
@@ -42,7 +40,9 @@ pub(crate) fn json_response(status: u16, body: &Value, headers: &[(&str, &str)])
         status,
         "application/json",
         headers,
-        Full::new(Bytes::from(bytes)).boxed(),
+        Full::new(Bytes::from(bytes))
+            .map_err(|never| match never {})
+            .boxed(),
     )
 }
 
@@ -52,23 +52,15 @@ pub(crate) fn text_response(status: u16, text: &'static str) -> Response<Body> {
         status,
         "text/plain; charset=utf-8",
         &[],
-        Full::new(Bytes::from_static(text.as_bytes())).boxed(),
+        Full::new(Bytes::from_static(text.as_bytes()))
+            .map_err(|never| match never {})
+            .boxed(),
     )
 }
 
-/// A server-sent events response, one frame per event (chunked encoding).
-pub(crate) fn sse_response(events: Vec<Bytes>, headers: &[(&str, &str)]) -> Response<Body> {
-    let frames = futures_util::stream::iter(
-        events
-            .into_iter()
-            .map(|b| Ok::<_, Infallible>(Frame::data(b))),
-    );
-    let mut resp = build(
-        200,
-        "text/event-stream",
-        headers,
-        StreamBody::new(frames).boxed(),
-    );
+/// A server-sent events response over a streamed body (chunked encoding).
+pub(crate) fn sse_response(body: Body, headers: &[(&str, &str)]) -> Response<Body> {
+    let mut resp = build(200, "text/event-stream", headers, body);
     resp.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     resp

@@ -1,19 +1,31 @@
 //! The provider simulator behind `seam simulate`: a stand-in for remote LLM
-//! providers in tests and benchmarks, speaking the OpenAI Chat Completions
-//! wire format, with deterministic answers and injectable faults.
+//! providers in tests and benchmarks, speaking the OpenAI Chat Completions,
+//! Anthropic Messages and Gemini API wire formats, with deterministic
+//! answers and injectable faults.
 //!
 //! Routes:
-//! - `POST /v1/chat/completions` — JSON or SSE; answers are seeded by the
-//!   request content and `seed`, so the same request gets the same answer.
-//!   Structured outputs (`json_schema`) and tool-call arguments are valid
-//!   instances of their schema; faults (see [`FAULTS_HELP`]) apply here only.
-//! - `GET /v1/models`, `GET /v1/models/{id}`, `GET /healthz`.
+//! - `POST /v1/chat/completions` (OpenAI), `POST /v1/messages` (Anthropic),
+//!   `POST /v1beta/models/{model}:generateContent | :streamGenerateContent |
+//!   :countTokens` (Gemini) — JSON or SSE; answers are seeded by the request
+//!   content and `--seed`, so the same request gets the same answer.
+//!   Structured outputs and tool-call arguments are valid instances of their
+//!   schema. Faults (see [`FAULTS_HELP`]) are decided once, in
+//!   `gate.rs`, for all three, and each front-end answers them in its own
+//!   wire format.
+//! - `GET /v1/models`, `GET /v1/models/{id}`, `GET /v1beta/models[/{id}]`,
+//!   `GET /healthz`.
+//! - `GET /sim/stats` — requests per protocol and streams open, completed
+//!   and cancelled (the client left before the last chunk).
 //! - `POST /helpdesk/<path>`, `GET|DELETE /helpdesk/deliveries` — a mock
 //!   helpdesk that deduplicates on `Idempotency-Key`.
 
+mod answer;
+mod anthropic;
 mod chat;
 mod conn;
 mod faults;
+mod gate;
+mod gemini;
 mod generate;
 mod helpdesk;
 mod http;
@@ -21,6 +33,8 @@ mod openai;
 mod openai_fields;
 mod response;
 mod router;
+mod stats;
+mod stream;
 
 #[cfg(test)]
 mod tests;
@@ -53,6 +67,10 @@ pub(crate) struct State {
     conversations: Mutex<HashMap<u64, u32>>,
     helpdesk: helpdesk::Helpdesk,
     validators: generate::validate::Validators,
+    /// Requests per protocol and the fate of streams, for `GET /sim/stats`.
+    stats: Arc<stats::Stats>,
+    /// System prompts marked for Anthropic prompt caching.
+    prompt_cache: anthropic::PromptCache,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -103,6 +121,8 @@ pub async fn serve(
         conversations: Mutex::new(HashMap::new()),
         helpdesk: helpdesk::Helpdesk::default(),
         validators: generate::validate::Validators::default(),
+        stats: Arc::default(),
+        prompt_cache: anthropic::PromptCache::default(),
         shutdown: stop_rx.clone(),
     });
     let mut conns = JoinSet::new();

@@ -190,12 +190,7 @@ impl ChatRequest {
             .iter()
             .find(|m| m.role == "user")
             .map_or("", |m| m.text.as_str());
-        let mut h = Sha256::new();
-        h.update(self.model.as_bytes());
-        h.update([0]);
-        h.update(first.as_bytes());
-        let d: [u8; 32] = h.finalize().into();
-        u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+        super::gate::conversation_key(&self.model, first)
     }
 
     /// The text answers are built from: the last user message, else the last message.
@@ -212,23 +207,15 @@ impl ChatRequest {
     /// data (`<untrusted>…</untrusted>`, the convention seam's prompts use),
     /// or else the last user message.
     pub fn source_text(&self) -> String {
-        const OPEN: &str = "<untrusted>";
-        const CLOSE: &str = "</untrusted>";
-        let mut blocks = Vec::new();
-        for m in self.messages.iter().filter(|m| m.role == "user") {
-            let mut rest = m.text.as_str();
-            while let Some(start) = rest.find(OPEN) {
-                let after = &rest[start + OPEN.len()..];
-                let Some(end) = after.find(CLOSE) else { break };
-                blocks.push(after[..end].trim());
-                rest = &after[end + CLOSE.len()..];
-            }
+        let users = self
+            .messages
+            .iter()
+            .filter(|m| m.role == "user")
+            .map(|m| m.text.as_str());
+        if users.clone().next().is_none() {
+            return self.last_user_text().to_string();
         }
-        if blocks.is_empty() {
-            self.last_user_text().to_string()
-        } else {
-            blocks.join(" ")
-        }
+        super::answer::source_text(users)
     }
 
     /// The role of the last message.

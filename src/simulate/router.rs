@@ -10,8 +10,10 @@ use hyper::{Method, Request, Response};
 use serde_json::json;
 
 use super::State;
-use super::chat::{self, Outcome};
+use super::gate::Outcome;
 use super::http::{Body, error, json_response, text_response};
+use super::stats::Protocol;
+use super::{anthropic, chat, gemini};
 
 const MAX_BODY: usize = 32 << 20;
 const MODELS: &[&str] = &[
@@ -20,6 +22,13 @@ const MODELS: &[&str] = &[
     "gpt-4.1-mini",
     "gpt-4.1",
     "seam-sim-1",
+    "claude-sonnet-4-5",
+    "claude-haiku-4-5",
+    "claude-opus-4-1",
+    "claude-3-5-haiku-latest",
+    "gemini-2.5-flash",
+    "gemini-2.5-pro",
+    "gemini-2.0-flash",
 ];
 
 /// Why a connection is dropped without a response.
@@ -39,21 +48,28 @@ pub(crate) async fn route(
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let get = method == Method::GET || method == Method::HEAD;
+    if let Some(call) = gemini::Call::parse(&method, &path) {
+        return gemini_call(&state, call, req, &reset).await;
+    }
     let resp = match path.as_str() {
         "/v1/chat/completions" | "/chat/completions" if method == Method::POST => {
+            state.stats.request(Protocol::OpenAi);
             let body = match read_body(req).await {
                 Ok(b) => b,
                 Err(r) => return Ok(r),
             };
-            match chat::handle(&state, &body).await {
-                Outcome::Respond(r) => r,
-                Outcome::Reset => {
-                    reset.store(true, Ordering::Relaxed);
-                    return Err(Abort::Reset);
-                }
-                Outcome::Close => return Err(Abort::Timeout),
-            }
+            end(chat::handle(&state, &body).await, &reset)?
         }
+        "/v1/messages" if method == Method::POST => {
+            state.stats.request(Protocol::Anthropic);
+            let headers = req.headers().clone();
+            let body = match read_body(req).await {
+                Ok(b) => b,
+                Err(r) => return Ok(r),
+            };
+            end(anthropic::handle(&state, &headers, &body).await, &reset)?
+        }
+        "/sim/stats" if get => json_response(200, &state.stats.json(), &[]),
         "/v1/models" | "/models" if get => models(),
         p if get && p.starts_with("/v1/models/") => model(&p["/v1/models/".len()..]),
         "/healthz" if get => text_response(200, "ok"),
@@ -77,6 +93,8 @@ pub(crate) async fn route(
         }
         "/v1/chat/completions"
         | "/chat/completions"
+        | "/v1/messages"
+        | "/sim/stats"
         | "/v1/models"
         | "/healthz"
         | "/helpdesk/deliveries" => error(
@@ -93,6 +111,47 @@ pub(crate) async fn route(
         ),
     };
     Ok(resp)
+}
+
+async fn gemini_call(
+    state: &State,
+    call: Result<gemini::Call, gemini::ApiError>,
+    req: Request<Incoming>,
+    reset: &AtomicBool,
+) -> Result<Response<Body>, Abort> {
+    let call = match call {
+        Ok(c) => c,
+        Err(e) => return Ok(e.response(&[])),
+    };
+    if matches!(call, gemini::Call::Generate { .. }) {
+        state.stats.request(Protocol::Gemini);
+    }
+    let query = req.uri().query().unwrap_or("").to_string();
+    let headers = req.headers().clone();
+    let body = if call.has_body() {
+        match read_body(req).await {
+            Ok(b) => b,
+            Err(r) => return Ok(r),
+        }
+    } else {
+        Bytes::new()
+    };
+    end(
+        gemini::handle(state, call, &query, &headers, &body).await,
+        reset,
+    )
+}
+
+/// The response, or the fault that ends the connection without one.
+fn end(outcome: Outcome, reset: &AtomicBool) -> Result<Response<Body>, Abort> {
+    match outcome {
+        Outcome::Respond(r) => Ok(r),
+        Outcome::Reset => {
+            reset.store(true, Ordering::Relaxed);
+            Err(Abort::Reset)
+        }
+        Outcome::Close => Err(Abort::Timeout),
+    }
 }
 
 async fn read_body(req: Request<Incoming>) -> Result<Bytes, Response<Body>> {

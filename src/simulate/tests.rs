@@ -12,14 +12,14 @@ use tokio::task::JoinHandle;
 use super::generate::instance::tests::triage_schema;
 use super::{parse_faults, serve};
 
-struct Sim {
-    addr: SocketAddr,
+pub(super) struct Sim {
+    pub(super) addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
 impl Sim {
-    async fn start(faults: &str) -> Sim {
+    pub(super) async fn start(faults: &str) -> Sim {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -34,7 +34,7 @@ impl Sim {
         }
     }
 
-    async fn get_json(&self, client: &reqwest::Client, path: &str) -> Value {
+    pub(super) async fn get_json(&self, client: &reqwest::Client, path: &str) -> Value {
         client
             .get(self.url(path))
             .send()
@@ -45,11 +45,11 @@ impl Sim {
             .unwrap()
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    async fn stop(mut self) {
+    pub(super) async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
             tx.send(()).unwrap();
         }
@@ -58,6 +58,43 @@ impl Sim {
             .unwrap()
             .unwrap()
             .unwrap();
+    }
+}
+
+/// The events of an SSE body: (event name, parsed data); `[DONE]` is skipped.
+pub(super) fn parse_sse(text: &str) -> Vec<(Option<String>, Value)> {
+    text.split("\n\n")
+        .filter(|e| !e.trim().is_empty())
+        .filter_map(|e| {
+            let mut name = None;
+            let mut data = None;
+            for line in e.lines() {
+                if let Some(n) = line.strip_prefix("event: ") {
+                    name = Some(n.to_string());
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data = Some(d);
+                }
+            }
+            let data = data.unwrap();
+            (data != "[DONE]").then(|| (name, serde_json::from_str(data).unwrap()))
+        })
+        .collect()
+}
+
+/// Poll `GET /sim/stats` until `check` holds (or fail after 5 s).
+pub(super) async fn wait_for_stats(sim: &Sim, check: impl Fn(&Value) -> bool) -> Value {
+    let client = reqwest::Client::new();
+    let start = Instant::now();
+    loop {
+        let stats = sim.get_json(&client, "/sim/stats").await;
+        if check(&stats) {
+            return stats;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "stats never matched: {stats}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -73,7 +110,7 @@ fn triage_request(ticket: &str) -> Value {
     })
 }
 
-const TICKET: &str =
+pub(super) const TICKET: &str =
     "I was charged twice for my March invoice, please refund the duplicate billing charge.";
 
 fn content(resp: &Value) -> &str {
@@ -374,4 +411,108 @@ async fn shutdown_stops_accepting() {
     let addr = sim.addr;
     sim.stop().await;
     assert!(TcpStream::connect(addr).await.is_err());
+}
+
+fn streamed(ticket: &str) -> Value {
+    let mut req = triage_request(ticket);
+    req["stream"] = json!(true);
+    req
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stall_goes_silent_mid_stream_then_cuts() {
+    let sim = Sim::start("stall=#1:300ms").await;
+    let client = reqwest::Client::new();
+    let mut resp = client
+        .post(sim.url("/v1/chat/completions"))
+        .json(&streamed(TICKET))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut received = String::new();
+    let start = Instant::now();
+    let mut silence = Duration::ZERO;
+    let end = loop {
+        let before = Instant::now();
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                silence = silence.max(before.elapsed());
+                received.push_str(std::str::from_utf8(&c).unwrap());
+            }
+            other => break other.map(|_| ()),
+        }
+    };
+    assert!(end.is_err(), "the stream must be cut, not finished");
+    assert!(start.elapsed() >= Duration::from_millis(290));
+    assert!(
+        received.starts_with("data: {"),
+        "first chunks arrive: {received}"
+    );
+    assert!(!received.contains("[DONE]"));
+    // The next request of the conversation streams in full.
+    let text = client
+        .post(sim.url("/v1/chat/completions"))
+        .json(&streamed(TICKET))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.ends_with("data: [DONE]\n\n"));
+    // A request that does not stream is held like a timeout.
+    let (r, buf, took) = raw_exchange(sim.addr, &triage_request("another ticket")).await;
+    assert!(buf.is_empty() && r.is_ok(), "{r:?}");
+    assert!(took >= Duration::from_millis(290), "{took:?}");
+    let stats = sim.get_json(&client, "/sim/stats").await;
+    assert_eq!(stats["streams_completed"], 1);
+    assert_eq!(stats["streams_cancelled"], 0);
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_count_requests_and_a_cancelled_stream() {
+    let sim = Sim::start("pace=1.0:40ms").await;
+    let client = reqwest::Client::new();
+    let mut resp = client
+        .post(sim.url("/v1/chat/completions"))
+        .json(&streamed(TICKET))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.chunk().await.unwrap().is_some());
+    let open = wait_for_stats(&sim, |s| s["streams_open"] == 1).await;
+    assert_eq!(open["streams_cancelled"], 0);
+    drop(resp);
+    let after = wait_for_stats(&sim, |s| s["streams_cancelled"] == 1).await;
+    assert_eq!(after["streams_open"], 0);
+    assert_eq!(after["streams_completed"], 0);
+
+    let start = Instant::now();
+    let text = client
+        .post(sim.url("/v1/chat/completions"))
+        .json(&streamed(TICKET))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let frames = text.matches("data: ").count() as u32;
+    assert!(start.elapsed() >= Duration::from_millis(40) * (frames - 1));
+    let anthropic = client
+        .post(sim.url("/v1/messages"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anthropic.status(), 401);
+    let stats = sim.get_json(&client, "/sim/stats").await;
+    assert_eq!(
+        stats,
+        json!({"requests": {"openai": 2, "anthropic": 1, "gemini": 0},
+               "streams_open": 0, "streams_cancelled": 1, "streams_completed": 1})
+    );
+    sim.stop().await;
 }

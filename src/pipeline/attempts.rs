@@ -18,8 +18,8 @@ use futures_util::StreamExt;
 use super::progress::{Progress, RunEvent};
 use crate::infer::stream::{self, Collector};
 use crate::infer::{
-    ChatMessage, ChatRequest, ChatResponse, Provider, ProviderError, ResponseFormat,
-    StreamEvent, StructuredMode, Usage,
+    ChatMessage, ChatRequest, ChatResponse, Provider, ProviderError, ResponseFormat, StreamEvent,
+    StructuredMode, Usage,
 };
 use crate::output::{self, Verified};
 use crate::prompt::RenderedPrompt;
@@ -104,7 +104,9 @@ pub async fn call_models(
                         model: model.name.clone(),
                     });
                     let idle = per_call.min(deadline - now);
-                    match streamed(provider.as_ref(), &request, model, idle, tx, spent.attempts).await {
+                    match streamed(provider.as_ref(), &request, model, idle, tx, spent.attempts)
+                        .await
+                    {
                         Some(r) => r,
                         None => return (Err(Error::Cancelled), spent),
                     }
@@ -260,7 +262,9 @@ async fn streamed(
         }
     }
     let prompt_tokens = model.tokenizer.count_messages(request.messages);
-    Some(Ok(collector.finish_counted(model.tokenizer, prompt_tokens).0))
+    Some(Ok(collector
+        .finish_counted(model.tokenizer, prompt_tokens)
+        .0))
 }
 
 /// Refuse before the call a prompt that cannot fit the model's window with

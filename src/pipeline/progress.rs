@@ -8,6 +8,8 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum RunEvent {
+    /// The run has an id (sent first).
+    Started { run_id: String, pipeline: String },
     /// A model call starts; text from earlier attempts is void.
     Attempt { attempt: u32, model: String },
     /// More of the current attempt's answer (unchecked).

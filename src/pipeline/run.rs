@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Runtime;
-use super::progress::Progress;
 use super::attempts::{Spent, call_models};
+use super::progress::Progress;
 use super::record::Trail;
 use crate::act::idempotency;
 use crate::config::Pipeline;
@@ -86,6 +86,12 @@ pub async fn execute_streaming(
     let created_at = crate::clock::now_rfc3339();
     let run_id = uuid::Uuid::now_v7().to_string();
     let mut trail = Trail::new(&run_id);
+    if let Some(tx) = &progress {
+        let _ = tx.send(super::progress::RunEvent::Started {
+            run_id: run_id.clone(),
+            pipeline: p.name.clone(),
+        });
+    }
     let mut record = RunRecord {
         id: run_id.clone(),
         pipeline: p.name.clone(),
@@ -179,7 +185,8 @@ pub async fn execute_streaming(
     );
 
     // Layers 3 and 4: infer, then parse and verify the output.
-    let (answer, spent) = call_models(rt, &p, &prompt, deadline, &mut trail, progress.as_ref()).await;
+    let (answer, spent) =
+        call_models(rt, &p, &prompt, deadline, &mut trail, progress.as_ref()).await;
     let answer = match answer {
         Ok(a) => a,
         Err(e) => return fail(rt, &p, record, trail, spent, started, e).await,

@@ -46,38 +46,39 @@ pub async fn create(
     Ok(Json(json!(result)).into_response())
 }
 
-/// The run as server-sent events: `attempt` and `partial` while the model
+/// The run as server-sent events: `run` (its id), `attempt` and `partial` while the model
 /// writes, then one `result` (the checked output, after commit) or `error`.
 /// A client that hangs up cancels the model call; the run is recorded as
 /// cancelled with what it spent.
 fn stream_run(rt: Arc<Runtime>, name: String, input: Value) -> Response {
     let (tx, rx) = mpsc::unbounded_channel();
     let task = tokio::spawn(async move { execute_streaming(&rt, &name, input, Some(tx)).await });
-    let body = futures_util::stream::unfold(
-        (rx, Some(task)),
-        |(mut rx, task)| async move {
-            if let Some(ev) = rx.recv().await {
-                let name = match &ev {
-                    RunEvent::Attempt { .. } => "attempt",
-                    RunEvent::Partial { .. } => "partial",
-                };
-                return Some((Ok(sse(name, &json!(ev))), (rx, task)));
-            }
-            let task = task?;
-            let bytes = match task.await {
-                Ok(Ok(result)) => sse("result", &json!(result)),
-                Ok(Err(failure)) => sse("error", &error_json(failure)),
-                Err(e) => sse(
-                    "error",
-                    &error_json(Error::Config(format!("run task failed: {e}")).into()),
-                ),
+    let body = futures_util::stream::unfold((rx, Some(task)), |(mut rx, task)| async move {
+        if let Some(ev) = rx.recv().await {
+            let name = match &ev {
+                RunEvent::Started { .. } => "run",
+                RunEvent::Attempt { .. } => "attempt",
+                RunEvent::Partial { .. } => "partial",
             };
-            Some((Ok::<Bytes, std::convert::Infallible>(bytes), (rx, None)))
-        },
-    );
+            return Some((Ok(sse(name, &json!(ev))), (rx, task)));
+        }
+        let task = task?;
+        let bytes = match task.await {
+            Ok(Ok(result)) => sse("result", &json!(result)),
+            Ok(Err(failure)) => sse("error", &error_json(failure)),
+            Err(e) => sse(
+                "error",
+                &error_json(Error::Config(format!("run task failed: {e}")).into()),
+            ),
+        };
+        Some((Ok::<Bytes, std::convert::Infallible>(bytes), (rx, None)))
+    });
     let mut resp = Response::new(Body::from_stream(body));
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     resp
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::Provider;
 use super::providers::anthropic::Anthropic;
+use super::providers::gemini::Gemini;
 use super::providers::openai::{Flavor, OpenAi};
 use crate::config::{Config, ProviderConfig, Secret};
 
@@ -21,14 +22,17 @@ pub enum ProviderKind {
     Azure,
     /// Anthropic Messages.
     Anthropic,
+    /// Google Gemini API (generateContent).
+    Gemini,
 }
 
 impl ProviderKind {
-    const ALL: [(&'static str, ProviderKind); 4] = [
+    const ALL: [(&'static str, ProviderKind); 5] = [
         ("openai", ProviderKind::OpenAi),
         ("openai-compatible", ProviderKind::OpenAiCompatible),
         ("azure", ProviderKind::Azure),
         ("anthropic", ProviderKind::Anthropic),
+        ("gemini", ProviderKind::Gemini),
     ];
 
     pub fn parse(text: &str) -> Result<ProviderKind, String> {
@@ -50,6 +54,7 @@ impl ProviderKind {
         match self {
             ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Azure => "openai",
             ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Gemini => "gemini",
         }
     }
 
@@ -58,6 +63,7 @@ impl ProviderKind {
         match self {
             ProviderKind::OpenAi => Some("https://api.openai.com/v1"),
             ProviderKind::Anthropic => Some("https://api.anthropic.com"),
+            ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com"),
             ProviderKind::OpenAiCompatible | ProviderKind::Azure => None,
         }
     }
@@ -86,6 +92,7 @@ impl ProviderKind {
                 key,
             ),
             ProviderKind::Anthropic => Arc::new(Anthropic::new(client.clone(), &p.base_url, key)),
+            ProviderKind::Gemini => Arc::new(Gemini::new(client.clone(), &p.base_url, key)),
         }
     }
 }
@@ -129,6 +136,13 @@ mod tests {
         assert_eq!(k.default_base_url(), Some("https://api.anthropic.com"));
         assert!(!k.needs_api_version());
         assert!(super::super::prices::builtin(k.family(), "claude-sonnet-4-5").is_some());
+        let k = ProviderKind::parse("gemini").unwrap();
+        assert_eq!(k.family(), "gemini");
+        assert_eq!(
+            k.default_base_url(),
+            Some("https://generativelanguage.googleapis.com")
+        );
+        assert!(super::super::prices::builtin(k.family(), "gemini-2.5-flash").is_some());
         let e = ProviderKind::parse("claude").unwrap_err();
         assert!(e.contains("`anthropic`"), "{e}");
     }

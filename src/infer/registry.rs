@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::Provider;
+use super::providers::anthropic::Anthropic;
+use super::providers::gemini::Gemini;
 use super::providers::openai::{Flavor, OpenAi};
 use crate::config::{Config, ProviderConfig, Secret};
 
@@ -18,13 +20,19 @@ pub enum ProviderKind {
     OpenAiCompatible,
     /// Azure OpenAI deployments.
     Azure,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Google Gemini API (generateContent).
+    Gemini,
 }
 
 impl ProviderKind {
-    const ALL: [(&'static str, ProviderKind); 3] = [
+    const ALL: [(&'static str, ProviderKind); 5] = [
         ("openai", ProviderKind::OpenAi),
         ("openai-compatible", ProviderKind::OpenAiCompatible),
         ("azure", ProviderKind::Azure),
+        ("anthropic", ProviderKind::Anthropic),
+        ("gemini", ProviderKind::Gemini),
     ];
 
     pub fn parse(text: &str) -> Result<ProviderKind, String> {
@@ -45,6 +53,8 @@ impl ProviderKind {
     pub fn family(self) -> &'static str {
         match self {
             ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Azure => "openai",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Gemini => "gemini",
         }
     }
 
@@ -52,6 +62,8 @@ impl ProviderKind {
     pub fn default_base_url(self) -> Option<&'static str> {
         match self {
             ProviderKind::OpenAi => Some("https://api.openai.com/v1"),
+            ProviderKind::Anthropic => Some("https://api.anthropic.com"),
+            ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com"),
             ProviderKind::OpenAiCompatible | ProviderKind::Azure => None,
         }
     }
@@ -67,13 +79,20 @@ impl ProviderKind {
         key: Option<Secret>,
         client: &reqwest::Client,
     ) -> Arc<dyn Provider> {
-        let openai = |flavor| Arc::new(OpenAi::new(client.clone(), &p.base_url, key, flavor));
+        let openai = |flavor, key| -> Arc<dyn Provider> {
+            Arc::new(OpenAi::new(client.clone(), &p.base_url, key, flavor))
+        };
         match self {
-            ProviderKind::OpenAi => openai(Flavor::OpenAi),
-            ProviderKind::OpenAiCompatible => openai(Flavor::Compatible),
-            ProviderKind::Azure => openai(Flavor::Azure {
-                api_version: p.api_version.clone().unwrap_or_default(),
-            }),
+            ProviderKind::OpenAi => openai(Flavor::OpenAi, key),
+            ProviderKind::OpenAiCompatible => openai(Flavor::Compatible, key),
+            ProviderKind::Azure => openai(
+                Flavor::Azure {
+                    api_version: p.api_version.clone().unwrap_or_default(),
+                },
+                key,
+            ),
+            ProviderKind::Anthropic => Arc::new(Anthropic::new(client.clone(), &p.base_url, key)),
+            ProviderKind::Gemini => Arc::new(Gemini::new(client.clone(), &p.base_url, key)),
         }
     }
 }
@@ -103,5 +122,28 @@ impl Providers {
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Provider>> {
         self.by_name.get(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_parse_with_their_family_and_default_url() {
+        let k = ProviderKind::parse("anthropic").unwrap();
+        assert_eq!(k.family(), "anthropic");
+        assert_eq!(k.default_base_url(), Some("https://api.anthropic.com"));
+        assert!(!k.needs_api_version());
+        assert!(super::super::prices::builtin(k.family(), "claude-sonnet-4-5").is_some());
+        let k = ProviderKind::parse("gemini").unwrap();
+        assert_eq!(k.family(), "gemini");
+        assert_eq!(
+            k.default_base_url(),
+            Some("https://generativelanguage.googleapis.com")
+        );
+        assert!(super::super::prices::builtin(k.family(), "gemini-2.5-flash").is_some());
+        let e = ProviderKind::parse("claude").unwrap_err();
+        assert!(e.contains("`anthropic`"), "{e}");
     }
 }

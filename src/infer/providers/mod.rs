@@ -1,3 +1,7 @@
-//! One file per provider wire format.
+//! One file or folder per provider wire format.
 
+pub mod anthropic;
+pub mod gemini;
 pub mod openai;
+#[cfg(test)]
+mod test_server;

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # seam's added latency over a zero-latency provider, measured in one run:
 #   baseline  = oha → seam simulate                 (POST /v1/chat/completions)
-#   seam      = oha → seam serve → seam simulate     (POST /v1/pipelines/triage/runs)
+#   seam      = oha → seam serve → seam simulate     (TARGET=pipeline: POST /v1/pipelines/triage/runs,
+#                                                     TARGET=chat: POST /v1/chat/completions, model `small`)
 # both at a fixed rate (RATE req/s for DURATION) with latency correction, then
 # an open-throttle run for the maximum sustained rate. Added latency is the
 # difference of the two at each percentile; the ratio is seam/baseline.
 #
-# Usage: bench/overhead.sh [RATE] [DURATION] [SYNCHRONOUS]
-#   RATE=1000, DURATION=15s, SYNCHRONOUS=full|normal (store durability mode)
+# Usage: bench/overhead.sh [RATE] [DURATION] [SYNCHRONOUS] [TARGET]
+#   RATE=1000, DURATION=15s, SYNCHRONOUS=full|normal (store durability mode),
+#   TARGET=pipeline|chat (which seam endpoint is measured)
 # Needs: oha (cargo install oha --locked), python3, curl.
 set -euo pipefail
 RATE="${1:-1000}"
 DURATION="${2:-15s}"
 SYNC="${3:-full}"
+TARGET="${4:-pipeline}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 command -v oha >/dev/null || { echo "oha not found: cargo install oha --locked" >&2; exit 1; }
@@ -50,6 +53,15 @@ schema = json.load(open(sys.argv[1]))
 print(json.dumps({"model": "gpt-4o-mini", "messages": prompt["messages"], "max_tokens": 300, "temperature": 0.0,
     "response_format": {"type": "json_schema", "json_schema": {"name": "triage", "schema": schema, "strict": False}}}))
 ' "$work/schemas/triage.json" > "$work/chat.json"
+if [ "$TARGET" = chat ]; then
+  # The same request, to seam's OpenAI-compatible endpoint, for declared model `small`
+  # (its upstream is gpt-4o-mini on the simulator; no cache: it is not opted in).
+  sed 's/"model": "gpt-4o-mini"/"model": "small"/' "$work/chat.json" > "$work/seam_body.json"
+  seam_url="http://127.0.0.1:$SEAM_PORT/v1/chat/completions"
+else
+  cp "$work/ticket.json" "$work/seam_body.json"
+  seam_url="http://127.0.0.1:$SEAM_PORT/v1/pipelines/triage/runs"
+fi
 
 load() { # url body rate|max out
   local args=(-z "$DURATION" -c 64 --no-tui --output-format json -m POST -H 'content-type: application/json' -D "$2")
@@ -58,16 +70,16 @@ load() { # url body rate|max out
 }
 # Warm both paths.
 oha -z 3s -c 16 --no-tui -m POST -H 'content-type: application/json' -D "$work/chat.json" "http://127.0.0.1:$SIM_PORT/v1/chat/completions" >/dev/null
-oha -z 3s -c 16 --no-tui -m POST -H 'content-type: application/json' -D "$work/ticket.json" "http://127.0.0.1:$SEAM_PORT/v1/pipelines/triage/runs" >/dev/null
+oha -z 3s -c 16 --no-tui -m POST -H 'content-type: application/json' -D "$work/seam_body.json" "$seam_url" >/dev/null
 
 load "http://127.0.0.1:$SIM_PORT/v1/chat/completions" "$work/chat.json" "$RATE" "$work/base.json"
-load "http://127.0.0.1:$SEAM_PORT/v1/pipelines/triage/runs" "$work/ticket.json" "$RATE" "$work/seam.json"
+load "$seam_url" "$work/seam_body.json" "$RATE" "$work/seam.json"
 load "http://127.0.0.1:$SIM_PORT/v1/chat/completions" "$work/chat.json" max "$work/base_max.json"
-load "http://127.0.0.1:$SEAM_PORT/v1/pipelines/triage/runs" "$work/ticket.json" max "$work/seam_max.json"
+load "$seam_url" "$work/seam_body.json" max "$work/seam_max.json"
 
-python3 - "$work" "$RATE" "$DURATION" "$SYNC" <<'PY'
+python3 - "$work" "$RATE" "$DURATION" "$SYNC" "$TARGET" <<'PY'
 import json, sys, os
-work, rate, duration, sync = sys.argv[1:5]
+work, rate, duration, sync, target = sys.argv[1:6]
 def load(name):
     return json.load(open(os.path.join(work, name)))
 def pct(d, p):
@@ -78,7 +90,7 @@ def ok_ratio(d):
     return codes.get("200", 0) / total
 b, s = load("base.json"), load("seam.json")
 bm, sm = load("base_max.json"), load("seam_max.json")
-print(f"seam overhead — {rate} req/s for {duration}, store synchronous={sync}, 2 cores, release build")
+print(f"seam overhead ({target} endpoint) — {rate} req/s for {duration}, store synchronous={sync}, 2 cores, release build")
 print(f"{'':22}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'rps':>10}{'200s':>8}")
 for name, d in (("provider alone", b), ("through seam", s)):
     print(f"{name:22}{pct(d,'p50'):10.3f}{pct(d,'p90'):10.3f}{pct(d,'p99'):10.3f}{d['summary']['requestsPerSec']:10.0f}{ok_ratio(d):8.1%}")

@@ -135,6 +135,13 @@ impl Workspace {
         Workspace { dir }
     }
 
+    /// Replace text in the config (it must be there).
+    pub fn replace(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(self.config()).unwrap();
+        assert!(text.contains(from), "config has no {from:?}");
+        std::fs::write(self.config(), text.replace(from, to)).unwrap();
+    }
+
     /// Add TOML tables (models, providers) to the config.
     pub fn append(&self, toml: &str) {
         let mut text = std::fs::read_to_string(self.config()).unwrap();

@@ -85,6 +85,14 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error("the client closed the connection before the answer was complete")]
     Cancelled,
+    #[error(
+        "a call to model `{model}` could cost up to {estimate_micros} micro-dollars, over its cap of {cap_micros}; refused before any tokens were spent"
+    )]
+    CostCap {
+        model: String,
+        estimate_micros: u64,
+        cap_micros: u64,
+    },
 }
 
 impl Error {
@@ -98,6 +106,7 @@ impl Error {
             Error::Provider(e) => e.class(),
             Error::Deadline(_) | Error::Store(_) => ErrorClass::Transient,
             Error::Prompt(_) | Error::Disabled(_) | Error::Config(_) => ErrorClass::Configuration,
+            Error::CostCap { .. } => ErrorClass::Budget,
         }
     }
 
@@ -115,6 +124,7 @@ impl Error {
             Error::Config(_) => "configuration",
             Error::Store(_) => "store_unavailable",
             Error::Cancelled => "cancelled",
+            Error::CostCap { .. } => "cost_cap_exceeded",
         }
     }
 

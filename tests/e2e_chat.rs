@@ -53,6 +53,17 @@ output_price_per_mtok = 0
 context_window = 8192
 fallbacks = ["gw"]
 
+[models.capped]
+provider = "sim"
+upstream = "gpt-4o"
+max_cost_micros_per_call = 1000
+fallbacks = ["gw"]
+
+[models.capped-alone]
+provider = "sim"
+upstream = "gpt-4o"
+max_cost_micros_per_call = 1000
+
 [models.tiny]
 provider = "sim"
 upstream = "gpt-4o-mini"
@@ -258,4 +269,47 @@ fn a_client_that_hangs_up_cancels_the_upstream_stream() {
         assert!(Instant::now() < until, "not cancelled: {stats} {run}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn a_call_over_its_cost_cap_is_refused_before_any_tokens_are_spent() {
+    let g = gateway("");
+    // gpt-4o at $10/M output: 1000 output tokens could cost 10000 µ$ > 1000.
+    let body = json!({"model": "capped", "max_tokens": 1000,
+        "messages": [{"role": "user", "content": "hello"}]});
+    let (status, headers, answer) = chat(&g, &body);
+    assert_eq!(status, 200, "{answer}");
+    let run = run_layers(&g, headers["x-seam-run-id"].to_str().unwrap());
+    let infer: Vec<&Value> = run["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["layer"] == "infer")
+        .collect();
+    assert_eq!(
+        infer[0]["record"]["error"]["type"], "cost_cap_exceeded",
+        "{run}"
+    );
+    assert_eq!(infer[0]["record"]["error"]["class"], "budget");
+    assert_eq!(infer[1]["record"]["model"], "gw");
+    // With nowhere to fall back, the caller gets the budget error.
+    let mut alone = body.clone();
+    alone["model"] = json!("capped-alone");
+    let (status, _, answer) = chat(&g, &alone);
+    assert_eq!(status, 402, "{answer}");
+    assert_eq!(answer["error"]["code"], "cost_cap_exceeded");
+    assert_eq!(answer["error"]["type"], "insufficient_quota");
+    // A small allowance fits under the cap.
+    alone["max_tokens"] = json!(50);
+    assert_eq!(chat(&g, &alone).0, 200);
+    let stats: Value = client()
+        .get(format!("{}/sim/stats", g.sim.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        stats["requests"]["openai"], 2,
+        "only the two calls under the cap reached the provider"
+    );
 }

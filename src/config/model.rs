@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use crate::act::sinks::SinkConfig;
 use crate::config::SecretRef;
+use crate::error::Error;
 use crate::flags::Flag;
 use crate::infer::prices::Price;
 use crate::infer::tokens::Tokenizer;
-use crate::infer::{ProviderKind, RetryPolicy, StructuredMode, Usage};
+use crate::infer::{ChatMessage, ProviderError, ProviderKind, RetryPolicy, StructuredMode, Usage};
 use crate::prompt::PromptTemplate;
 use crate::schema::JsonSchema;
 
@@ -74,6 +75,8 @@ pub struct ModelConfig {
     pub fallbacks: Vec<String>,
     /// Cache identical deterministic chat completions this long.
     pub cache_ttl: Option<Duration>,
+    /// Worst-case cost allowed for one call, in micro-dollars.
+    pub max_cost_per_call: Option<u64>,
     pub tokenizer: Tokenizer,
 }
 
@@ -81,6 +84,38 @@ impl ModelConfig {
     /// Cost in micro-dollars, rounded up so spend is never under-reported.
     pub fn cost_micros(&self, usage: &Usage) -> u64 {
         self.price.cost_micros(usage)
+    }
+
+    /// Checks made before a call, with no tokens spent: the prompt (counted
+    /// with this model's tokenizer) plus `max_output` must fit the context
+    /// window, and the worst-case cost must stay under the per-call cap.
+    /// Returns the worst-case cost.
+    pub fn preflight(&self, messages: &[ChatMessage], max_output: u32) -> Result<u64, Error> {
+        let prompt = self.tokenizer.count_messages(messages);
+        if prompt + u64::from(max_output) > u64::from(self.context_window) {
+            return Err(ProviderError::ContextLength {
+                message: format!(
+                    "{prompt} prompt tokens ({}) + {max_output} reserved for output > {} for model `{}`",
+                    self.tokenizer.name(),
+                    self.context_window,
+                    self.name
+                ),
+            }
+            .into());
+        }
+        let worst = self.cost_micros(&Usage {
+            input_tokens: prompt,
+            output_tokens: u64::from(max_output),
+            ..Usage::default()
+        });
+        match self.max_cost_per_call {
+            Some(cap) if worst > cap => Err(Error::CostCap {
+                model: self.name.clone(),
+                estimate_micros: worst,
+                cap_micros: cap,
+            }),
+            _ => Ok(worst),
+        }
     }
 }
 
@@ -125,6 +160,7 @@ mod tests {
             structured: None,
             fallbacks: Vec::new(),
             cache_ttl: None,
+            max_cost_per_call: Some(100),
             tokenizer: Tokenizer::Estimate,
         };
         let usage = |input_tokens, output_tokens| Usage {
@@ -136,5 +172,19 @@ mod tests {
         assert_eq!(m.cost_micros(&usage(1000, 100)), 210);
         assert_eq!(m.cost_micros(&usage(1, 0)), 1);
         assert_eq!(m.cost_micros(&usage(0, 0)), 0);
+        // Preflight: 4+3 tokens of prompt at 0.15 + 100 out at 0.6 = 62 µ$.
+        let msgs = [ChatMessage::user("hello world")];
+        assert_eq!(m.preflight(&msgs, 100).unwrap(), 62);
+        assert!(matches!(
+            m.preflight(&msgs, 500),
+            Err(Error::CostCap {
+                estimate_micros: 302,
+                ..
+            })
+        ));
+        assert!(matches!(
+            m.preflight(&msgs, 995),
+            Err(Error::Provider(ProviderError::ContextLength { .. }))
+        ));
     }
 }

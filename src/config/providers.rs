@@ -160,5 +160,6 @@ pub(super) fn check_model(
         structured,
         fallbacks: m.fallbacks,
         cache_ttl: m.cache_ttl_secs.map(Duration::from_secs),
+        max_cost_per_call: m.max_cost_micros_per_call,
     })
 }

@@ -95,6 +95,10 @@ pub struct RawModel {
     /// Cache identical deterministic (temperature 0) chat completions for
     /// this many seconds. Off when absent.
     pub cache_ttl_secs: Option<u64>,
+    /// Refuse, before the call, any call whose worst-case cost (prompt
+    /// tokens counted, the full output allowance, this model's prices)
+    /// exceeds this many micro-dollars; the next model of the chain is tried.
+    pub max_cost_micros_per_call: Option<u64>,
 }
 
 /// `[pipelines.NAME]`

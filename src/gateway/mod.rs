@@ -19,7 +19,7 @@ use request::{ChatCall, Format};
 use crate::config::ModelConfig;
 use crate::error::Error;
 use crate::infer::{
-    ChatMessage, ChatRequest, ChatResponse, ChatStream, ProviderError, ResponseFormat, RetryPolicy,
+    ChatMessage, ChatRequest, ChatResponse, ChatStream, ResponseFormat, RetryPolicy,
     StructuredMode, stream,
 };
 use crate::pipeline::Runtime;
@@ -207,19 +207,13 @@ async fn call_chain(
         let room = u64::from(model.context_window).saturating_sub(prompt_tokens);
         let max_tokens = match call.max_tokens {
             Some(n) => n,
-            None => DEFAULT_MAX_TOKENS.min(u32::try_from(room).unwrap_or(u32::MAX)),
+            None => DEFAULT_MAX_TOKENS
+                .min(u32::try_from(room).unwrap_or(u32::MAX))
+                .max(1),
         };
-        if room < u64::from(max_tokens.max(1)) {
-            let e = ProviderError::ContextLength {
-                message: format!(
-                    "{prompt_tokens} prompt tokens ({}) + {max_tokens} for output > {} for model `{}`",
-                    model.tokenizer.name(),
-                    model.context_window,
-                    model.name
-                ),
-            };
-            tracker.attempt(model, 0, Err(&e));
-            last_err = e.into();
+        if let Err(e) = model.preflight(&call.messages, max_tokens) {
+            tracker.refused(model, &e);
+            last_err = e;
             continue;
         }
         let mode = StructuredMode::choose(provider.structured_modes(), model.structured);

@@ -123,6 +123,15 @@ impl Tracker {
         self.push("infer", body);
     }
 
+    /// A model skipped before any call (window or cost cap).
+    pub fn refused(&mut self, model: &ModelConfig, e: &Error) {
+        self.push(
+            "infer",
+            json!({"model": model.name, "status": "skipped", "latency_ms": 0,
+                "error": {"type": e.type_name(), "class": e.class().as_str(), "message": e.to_string()}}),
+        );
+    }
+
     pub fn cache_hit(&mut self, model: &str) {
         self.cached = true;
         self.model_name = Some(model.to_string());

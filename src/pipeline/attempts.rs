@@ -64,12 +64,13 @@ pub async fn call_models(
         let per_call = p.request_timeout.unwrap_or(provider_cfg.timeout);
         let mode = StructuredMode::choose(provider.structured_modes(), model.structured);
         let mut messages: Vec<ChatMessage> = prompt.messages.clone();
-        if let Err(e) = fits_window(model, &messages, p.max_output_tokens) {
+        if let Err(e) = model.preflight(&messages, p.max_output_tokens) {
             trail.push(
                 "infer",
-                json!({"model": model.name, "status": "skipped", "error": provider_error_json(&e)}),
+                json!({"model": model.name, "status": "skipped",
+                    "error": {"type": e.type_name(), "class": e.class().as_str(), "message": e.to_string()}}),
             );
-            last_err = e.into();
+            last_err = e;
             continue;
         }
         let mut transient = 0u32;
@@ -265,28 +266,6 @@ async fn streamed(
     Some(Ok(collector
         .finish_counted(model.tokenizer, prompt_tokens)
         .0))
-}
-
-/// Refuse before the call a prompt that cannot fit the model's window with
-/// room for the answer (counted with the model's tokenizer).
-fn fits_window(
-    model: &ModelConfig,
-    messages: &[ChatMessage],
-    max_output: u32,
-) -> Result<(), ProviderError> {
-    let prompt = model.tokenizer.count_messages(messages);
-    let needed = prompt + u64::from(max_output);
-    if needed > u64::from(model.context_window) {
-        return Err(ProviderError::ContextLength {
-            message: format!(
-                "{prompt} prompt tokens ({}) + {max_output} reserved for output > {} for model `{}`",
-                model.tokenizer.name(),
-                model.context_window,
-                model.name
-            ),
-        });
-    }
-    Ok(())
 }
 
 fn provider_error_json(e: &ProviderError) -> serde_json::Value {

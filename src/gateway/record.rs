@@ -101,16 +101,7 @@ impl Tracker {
             }
             Ok(None) => body["status"] = json!("streaming"),
             Ok(Some(r)) => {
-                let cost = model.cost_micros(&r.usage);
-                self.usage.add(r.usage);
-                self.cost_micros += cost;
-                self.rt.metrics.usage(
-                    CHAT_PIPELINE,
-                    &model.name,
-                    r.usage.input_tokens,
-                    r.usage.output_tokens,
-                    cost,
-                );
+                let cost = self.charge(model, r.usage);
                 body["status"] = json!("ok");
                 body["usage"] = json!(r.usage);
                 body["cost_micros"] = json!(cost);
@@ -121,6 +112,21 @@ impl Tracker {
             }
         }
         self.push("infer", body);
+    }
+
+    /// Add one call's usage and its cost to the run; returns the cost.
+    fn charge(&mut self, model: &ModelConfig, usage: Usage) -> u64 {
+        let cost = model.cost_micros(&usage);
+        self.usage.add(usage);
+        self.cost_micros += cost;
+        self.rt.metrics.usage(
+            CHAT_PIPELINE,
+            &model.name,
+            usage.input_tokens,
+            usage.output_tokens,
+            cost,
+        );
+        cost
     }
 
     /// A model skipped before any call (window or cost cap).
@@ -172,16 +178,7 @@ impl Tracker {
         };
         let (response, estimated) =
             collector.finish_counted(model.tokenizer, self.prompt_tokens_estimate);
-        let cost = model.cost_micros(&response.usage);
-        self.usage.add(response.usage);
-        self.cost_micros += cost;
-        self.rt.metrics.usage(
-            CHAT_PIPELINE,
-            &model.name,
-            response.usage.input_tokens,
-            response.usage.output_tokens,
-            cost,
-        );
+        let cost = self.charge(&model, response.usage);
         self.push(
             "infer",
             json!({"model": model.name, "status": "stream_end", "usage": response.usage,

@@ -185,6 +185,9 @@ fn produce(
     fault: Option<Fault>,
     frng: &mut Rng,
 ) -> Choice {
+    if fault == Some(Fault::Refuse) {
+        return refused(req);
+    }
     let mut rng = Rng::with_seed(seed);
     match mode(req, words, &mut rng) {
         Mode::Tool(tool) => {
@@ -213,6 +216,24 @@ fn produce(
         Mode::Text => Choice {
             output: Output::Text(text_answer(words, &mut rng)),
             finish_reason: "stop",
+        },
+    }
+}
+
+/// What the model says when it refuses a structured-output request.
+pub(crate) const REFUSAL: &str = "I'm sorry, I can't help with that.";
+
+/// A content-filter refusal as OpenAI answers it: a `refusal` message under
+/// a `json_schema` response format, else an empty answer cut by the filter.
+fn refused(req: &ChatRequest) -> Choice {
+    match req.format {
+        Format::JsonSchema { .. } => Choice {
+            output: Output::Refusal(REFUSAL.to_string()),
+            finish_reason: "stop",
+        },
+        Format::Text | Format::JsonObject => Choice {
+            output: Output::Filtered,
+            finish_reason: "content_filter",
         },
     }
 }

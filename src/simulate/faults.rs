@@ -45,6 +45,14 @@ KIND and PARAM:
   fabricate=RATE         HTTP 200, valid JSON whose quote/evidence/citation
                          strings are invented instead of copied from the prompt
   fenced=RATE            HTTP 200, content wrapped in ```json ... ``` fences
+  refuse=RATE            a content-filter refusal in the protocol's own shape:
+                         OpenAI answers 200 with `message.refusal` set and null
+                         content under a json_schema response format, else
+                         finish_reason content_filter with empty content;
+                         Anthropic answers 200 with stop_reason refusal and no
+                         content; Gemini answers 200 with finishReason SAFETY,
+                         no parts and a HIGH safety rating. Streams end the
+                         same way.
 
 Content faults (malformed, violate, fabricate, fenced) change JSON outputs
 (json_schema, json_object and tool-call arguments); plain-text answers are
@@ -55,7 +63,7 @@ fenced break the streamed partial_json.
 
 At most one fault other than latency and pace hits a request. They are checked
 in the order reset, timeout, stall, 429, 503, 500, malformed, violate,
-fabricate, fenced;
+fabricate, fenced, refuse;
 probability rates take disjoint slices of one roll, so they add up (keep their
 sum at or below 100%). Rolls are seeded from --seed and the request counter.
 
@@ -103,6 +111,8 @@ pub enum Fault {
     Fabricate,
     /// Content wrapped in markdown fences.
     Fenced,
+    /// A content-filter refusal instead of an answer.
+    Refuse,
 }
 
 impl Fault {
@@ -119,6 +129,7 @@ impl Fault {
             Fault::Violate => 7,
             Fault::Fabricate => 8,
             Fault::Fenced => 9,
+            Fault::Refuse => 10,
         }
     }
 }
@@ -281,10 +292,11 @@ pub fn parse_faults(spec: &str) -> Result<FaultSpec, String> {
             "violate" => no_param(Fault::Violate)?,
             "fabricate" => no_param(Fault::Fabricate)?,
             "fenced" => no_param(Fault::Fenced)?,
+            "refuse" => no_param(Fault::Refuse)?,
             other => {
                 return Err(fail(format!(
                     "unknown fault kind `{other}` (expected latency, pace, 429, 500, 503, \
-                     reset, timeout, stall, malformed, violate, fabricate or fenced)"
+                     reset, timeout, stall, malformed, violate, fabricate, fenced or refuse)"
                 )));
             }
         };

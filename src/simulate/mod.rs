@@ -37,6 +37,8 @@ mod stats;
 mod stream;
 
 #[cfg(test)]
+mod refuse_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;

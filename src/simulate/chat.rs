@@ -18,7 +18,7 @@ use super::response::{Choice, Meta, Output, completion, sse_events, usage};
 use super::{State, mix, stream};
 
 pub(crate) async fn handle(state: &State, body: &Bytes) -> Outcome {
-    let req = match ChatRequest::parse(body) {
+    let req = match ChatRequest::parse(body).and_then(|r| r.check_context().map(|()| r)) {
         Ok(r) => r,
         Err(e) => return Outcome::Respond(error_response(&e, &[])),
     };
@@ -237,3 +237,7 @@ fn refused(req: &ChatRequest) -> Choice {
         },
     }
 }
+
+#[cfg(test)]
+#[path = "chat_tests.rs"]
+mod tests;

@@ -11,7 +11,9 @@
 //!   Structured outputs and tool-call arguments are valid instances of their
 //!   schema. Faults (see [`FAULTS_HELP`]) are decided once, in
 //!   `gate.rs`, for all three, and each front-end answers them in its own
-//!   wire format.
+//!   wire format. The OpenAI route checks the prompt plus `max_tokens`
+//!   against the model's context window (`tiny-ctx` has 512 tokens, for
+//!   tests).
 //! - `GET /v1/models`, `GET /v1/models/{id}`, `GET /v1beta/models[/{id}]`,
 //!   `GET /healthz`.
 //! - `GET /sim/stats` — requests per protocol and streams open, completed

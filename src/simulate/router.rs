@@ -22,6 +22,7 @@ const MODELS: &[&str] = &[
     "gpt-4.1-mini",
     "gpt-4.1",
     "seam-sim-1",
+    super::openai::TINY_CTX,
     "claude-sonnet-4-5",
     "claude-haiku-4-5",
     "claude-opus-4-1",

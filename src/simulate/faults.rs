@@ -4,8 +4,10 @@ use std::time::Duration;
 
 /// Documentation of the `--faults` spec, shown by `seam simulate --help`.
 pub const FAULTS_HELP: &str = "\
-Fault injection (--faults SPEC). Faults apply to the three chat routes:
-POST /v1/chat/completions (OpenAI), POST /v1/messages (Anthropic) and
+Fault injection (--faults SPEC). Faults apply to the chat routes:
+POST /v1/chat/completions (OpenAI), its Azure OpenAI twin
+POST /openai/deployments/DEPLOYMENT/chat/completions?api-version=V,
+POST /v1/messages (Anthropic) and
 POST /v1beta/models/MODEL:generateContent|streamGenerateContent (Gemini).
 Each route answers an error fault in its own wire format (Anthropic's 503 is
 its 529 overloaded_error; Gemini's 429 carries a RetryInfo detail).
@@ -49,6 +51,8 @@ KIND and PARAM:
                          OpenAI answers 200 with `message.refusal` set and null
                          content under a json_schema response format, else
                          finish_reason content_filter with empty content;
+                         the Azure route answers 400 code content_filter
+                         (innererror ResponsibleAIPolicyViolation);
                          Anthropic answers 200 with stop_reason refusal and no
                          content; Gemini answers 200 with finishReason SAFETY,
                          no parts and a HIGH safety rating. Streams end the

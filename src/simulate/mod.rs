@@ -14,6 +14,10 @@
 //!   wire format. The OpenAI route checks the prompt plus `max_tokens`
 //!   against the model's context window (`tiny-ctx` has 512 tokens, for
 //!   tests).
+//! - `POST /openai/deployments/{deployment}/chat/completions?api-version=V`
+//!   (Azure OpenAI) — the OpenAI handler with Azure's `api-key` header,
+//!   `api-version` parameter and gateway errors; the deployment is the
+//!   model. Counted as OpenAI in the stats.
 //! - `GET /v1/models`, `GET /v1/models/{id}`, `GET /v1beta/models[/{id}]`,
 //!   `GET /healthz`.
 //! - `GET /sim/stats` — requests per protocol and streams open, completed
@@ -23,6 +27,7 @@
 
 mod answer;
 mod anthropic;
+mod azure;
 mod chat;
 mod conn;
 mod faults;

@@ -94,6 +94,16 @@ pub struct ChatRequest {
 impl ChatRequest {
     /// Parse and validate a request body.
     pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
+        ChatRequest::parse_with(body, None)
+    }
+
+    /// Parse a request to an Azure OpenAI deployment: the deployment is the
+    /// model, and `model` in the body is optional (and ignored).
+    pub fn parse_for_deployment(body: &[u8], deployment: &str) -> Result<ChatRequest, ApiError> {
+        ChatRequest::parse_with(body, Some(deployment))
+    }
+
+    fn parse_with(body: &[u8], deployment: Option<&str>) -> Result<ChatRequest, ApiError> {
         let value: Value = serde_json::from_slice(body).map_err(|e| {
             ApiError::invalid(
                 format!("We could not parse the JSON body of your request ({e}). The OpenAI API expects a JSON payload."),
@@ -108,7 +118,13 @@ impl ChatRequest {
                 Some("invalid_type"),
             ));
         };
-        let model = string_field(obj, "model", "model")?;
+        let model = match deployment {
+            Some(d) => match obj.get("model") {
+                None | Some(Value::Null | Value::String(_)) => d,
+                Some(other) => return Err(invalid_type("model", "a string", other)),
+            },
+            None => string_field(obj, "model", "model")?,
+        };
         if model.is_empty() {
             return Err(invalid_value(
                 "model",

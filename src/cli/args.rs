@@ -61,7 +61,7 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Serve a provider simulator speaking the OpenAI, Anthropic and Gemini wire formats.
+    /// Serve a provider simulator speaking the OpenAI (and Azure OpenAI), Anthropic and Gemini wire formats.
     #[command(after_long_help = crate::simulate::FAULTS_HELP)]
     Simulate {
         /// Address to listen on.

@@ -1,5 +1,6 @@
-//! `POST /v1/chat/completions`: the OpenAI front-end. Faults come from the
-//! shared [`gate`](super::gate); errors and answers are OpenAI's.
+//! `POST /v1/chat/completions`: the OpenAI front-end, also behind the Azure
+//! OpenAI route. Faults come from the shared [`gate`](super::gate); errors
+//! and answers are OpenAI's, but for Azure's content filter.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,14 +16,33 @@ use super::generate::text::Words;
 use super::http::{Body, json_response, sse_response};
 use super::openai::{ApiError, ChatRequest, Format, Tool, ToolChoice};
 use super::response::{Choice, Meta, Output, completion, sse_events, usage};
-use super::{State, mix, stream};
+use super::{State, azure, mix, stream};
 
-pub(crate) async fn handle(state: &State, body: &Bytes) -> Outcome {
-    let req = match ChatRequest::parse(body) {
+/// Which door a chat request came in by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route<'a> {
+    /// `/v1/chat/completions`.
+    OpenAi,
+    /// Azure OpenAI's `/openai/deployments/{deployment}/chat/completions`.
+    Azure { deployment: &'a str },
+}
+
+pub(crate) async fn handle(state: &State, body: &Bytes, route: Route<'_>) -> Outcome {
+    let parsed = match route {
+        Route::OpenAi => ChatRequest::parse(body),
+        Route::Azure { deployment } => ChatRequest::parse_for_deployment(body, deployment),
+    };
+    let req = match parsed.and_then(|r| r.check_context().map(|()| r)) {
         Ok(r) => r,
         Err(e) => return Outcome::Respond(error_response(&e, &[])),
     };
     match gate(state, req.conversation_key(), req.stream).await {
+        // Azure's prompt filter refuses before the model answers.
+        Gate::Pass(pass)
+            if pass.fault == Some(Fault::Refuse) && matches!(route, Route::Azure { .. }) =>
+        {
+            Outcome::Respond(azure::content_filter())
+        }
         Gate::Pass(pass) => Outcome::Respond(answer(state, &req, pass)),
         Gate::Refuse(r) => Outcome::Respond(refusal(&req, r)),
         Gate::Drop(outcome) => outcome,
@@ -185,6 +205,9 @@ fn produce(
     fault: Option<Fault>,
     frng: &mut Rng,
 ) -> Choice {
+    if fault == Some(Fault::Refuse) {
+        return refused(req);
+    }
     let mut rng = Rng::with_seed(seed);
     match mode(req, words, &mut rng) {
         Mode::Tool(tool) => {
@@ -216,3 +239,25 @@ fn produce(
         },
     }
 }
+
+/// What the model says when it refuses a structured-output request.
+pub(crate) const REFUSAL: &str = "I'm sorry, I can't help with that.";
+
+/// A content-filter refusal as OpenAI answers it: a `refusal` message under
+/// a `json_schema` response format, else an empty answer cut by the filter.
+fn refused(req: &ChatRequest) -> Choice {
+    match req.format {
+        Format::JsonSchema { .. } => Choice {
+            output: Output::Refusal(REFUSAL.to_string()),
+            finish_reason: "stop",
+        },
+        Format::Text | Format::JsonObject => Choice {
+            output: Output::Filtered,
+            finish_reason: "content_filter",
+        },
+    }
+}
+
+#[cfg(test)]
+#[path = "chat_tests.rs"]
+mod tests;

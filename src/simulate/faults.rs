@@ -4,8 +4,10 @@ use std::time::Duration;
 
 /// Documentation of the `--faults` spec, shown by `seam simulate --help`.
 pub const FAULTS_HELP: &str = "\
-Fault injection (--faults SPEC). Faults apply to the three chat routes:
-POST /v1/chat/completions (OpenAI), POST /v1/messages (Anthropic) and
+Fault injection (--faults SPEC). Faults apply to the chat routes:
+POST /v1/chat/completions (OpenAI), its Azure OpenAI twin
+POST /openai/deployments/DEPLOYMENT/chat/completions?api-version=V,
+POST /v1/messages (Anthropic) and
 POST /v1beta/models/MODEL:generateContent|streamGenerateContent (Gemini).
 Each route answers an error fault in its own wire format (Anthropic's 503 is
 its 529 overloaded_error; Gemini's 429 carries a RetryInfo detail).
@@ -45,6 +47,16 @@ KIND and PARAM:
   fabricate=RATE         HTTP 200, valid JSON whose quote/evidence/citation
                          strings are invented instead of copied from the prompt
   fenced=RATE            HTTP 200, content wrapped in ```json ... ``` fences
+  refuse=RATE            a content-filter refusal in the protocol's own shape:
+                         OpenAI answers 200 with `message.refusal` set and null
+                         content under a json_schema response format, else
+                         finish_reason content_filter with empty content;
+                         the Azure route answers 400 code content_filter
+                         (innererror ResponsibleAIPolicyViolation);
+                         Anthropic answers 200 with stop_reason refusal and no
+                         content; Gemini answers 200 with finishReason SAFETY,
+                         no parts and a HIGH safety rating. Streams end the
+                         same way.
 
 Content faults (malformed, violate, fabricate, fenced) change JSON outputs
 (json_schema, json_object and tool-call arguments); plain-text answers are
@@ -55,7 +67,7 @@ fenced break the streamed partial_json.
 
 At most one fault other than latency and pace hits a request. They are checked
 in the order reset, timeout, stall, 429, 503, 500, malformed, violate,
-fabricate, fenced;
+fabricate, fenced, refuse;
 probability rates take disjoint slices of one roll, so they add up (keep their
 sum at or below 100%). Rolls are seeded from --seed and the request counter.
 
@@ -103,6 +115,8 @@ pub enum Fault {
     Fabricate,
     /// Content wrapped in markdown fences.
     Fenced,
+    /// A content-filter refusal instead of an answer.
+    Refuse,
 }
 
 impl Fault {
@@ -119,6 +133,7 @@ impl Fault {
             Fault::Violate => 7,
             Fault::Fabricate => 8,
             Fault::Fenced => 9,
+            Fault::Refuse => 10,
         }
     }
 }
@@ -281,10 +296,11 @@ pub fn parse_faults(spec: &str) -> Result<FaultSpec, String> {
             "violate" => no_param(Fault::Violate)?,
             "fabricate" => no_param(Fault::Fabricate)?,
             "fenced" => no_param(Fault::Fenced)?,
+            "refuse" => no_param(Fault::Refuse)?,
             other => {
                 return Err(fail(format!(
                     "unknown fault kind `{other}` (expected latency, pace, 429, 500, 503, \
-                     reset, timeout, stall, malformed, violate, fabricate or fenced)"
+                     reset, timeout, stall, malformed, violate, fabricate, fenced or refuse)"
                 )));
             }
         };

@@ -114,6 +114,7 @@ fn help_mentions_every_kind() {
         "malformed",
         "violate",
         "fenced",
+        "refuse",
         "#N",
     ] {
         assert!(FAULTS_HELP.contains(kind), "{kind}");
@@ -144,4 +145,26 @@ fn stall_and_pace_parse_and_decide() {
             .contains("pace needs a duration")
     );
     assert!(!parse_faults("pace=#1:5ms").unwrap().is_empty());
+}
+
+#[test]
+fn refuse_is_checked_after_fenced() {
+    let spec = parse_faults("refuse=#2,fenced=#1").unwrap();
+    assert_eq!(
+        spec.faults,
+        vec![
+            (Fault::Fenced, Rate::FirstN(1)),
+            (Fault::Refuse, Rate::FirstN(2))
+        ]
+    );
+    let mut rng = fastrand::Rng::with_seed(3);
+    assert_eq!(spec.decide(&mut rng, 0).fault, Some(Fault::Fenced));
+    assert_eq!(spec.decide(&mut rng, 1).fault, Some(Fault::Refuse));
+    assert_eq!(spec.decide(&mut rng, 2).fault, None);
+    assert!(
+        parse_faults("refuse=1%:x")
+            .unwrap_err()
+            .contains("takes no parameter")
+    );
+    assert!(parse_faults("bogus=1").unwrap_err().contains("or refuse"));
 }

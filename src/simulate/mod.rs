@@ -11,7 +11,13 @@
 //!   Structured outputs and tool-call arguments are valid instances of their
 //!   schema. Faults (see [`FAULTS_HELP`]) are decided once, in
 //!   `gate.rs`, for all three, and each front-end answers them in its own
-//!   wire format.
+//!   wire format. The OpenAI route checks the prompt plus `max_tokens`
+//!   against the model's context window (`tiny-ctx` has 512 tokens, for
+//!   tests).
+//! - `POST /openai/deployments/{deployment}/chat/completions?api-version=V`
+//!   (Azure OpenAI) — the OpenAI handler with Azure's `api-key` header,
+//!   `api-version` parameter and gateway errors; the deployment is the
+//!   model. Counted as OpenAI in the stats.
 //! - `GET /v1/models`, `GET /v1/models/{id}`, `GET /v1beta/models[/{id}]`,
 //!   `GET /healthz`.
 //! - `GET /sim/stats` — requests per protocol and streams open, completed
@@ -21,6 +27,7 @@
 
 mod answer;
 mod anthropic;
+mod azure;
 mod chat;
 mod conn;
 mod faults;
@@ -36,6 +43,8 @@ mod router;
 mod stats;
 mod stream;
 
+#[cfg(test)]
+mod refuse_tests;
 #[cfg(test)]
 mod tests;
 

@@ -94,6 +94,16 @@ pub struct ChatRequest {
 impl ChatRequest {
     /// Parse and validate a request body.
     pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
+        ChatRequest::parse_with(body, None)
+    }
+
+    /// Parse a request to an Azure OpenAI deployment: the deployment is the
+    /// model, and `model` in the body is optional (and ignored).
+    pub fn parse_for_deployment(body: &[u8], deployment: &str) -> Result<ChatRequest, ApiError> {
+        ChatRequest::parse_with(body, Some(deployment))
+    }
+
+    fn parse_with(body: &[u8], deployment: Option<&str>) -> Result<ChatRequest, ApiError> {
         let value: Value = serde_json::from_slice(body).map_err(|e| {
             ApiError::invalid(
                 format!("We could not parse the JSON body of your request ({e}). The OpenAI API expects a JSON payload."),
@@ -108,7 +118,13 @@ impl ChatRequest {
                 Some("invalid_type"),
             ));
         };
-        let model = string_field(obj, "model", "model")?;
+        let model = match deployment {
+            Some(d) => match obj.get("model") {
+                None | Some(Value::Null | Value::String(_)) => d,
+                Some(other) => return Err(invalid_type("model", "a string", other)),
+            },
+            None => string_field(obj, "model", "model")?,
+        };
         if model.is_empty() {
             return Err(invalid_value(
                 "model",
@@ -223,6 +239,33 @@ impl ChatRequest {
         self.messages.last().map_or("", |m| m.role.as_str())
     }
 
+    /// The prompt plus the completion it asks room for (`max_tokens` or
+    /// `max_completion_tokens`) must fit the model's context window; the
+    /// error words it as OpenAI does, with or without a completion budget.
+    pub fn check_context(&self) -> Result<(), ApiError> {
+        let window = context_window(&self.model);
+        let prompt = self.prompt_tokens();
+        let completion = self.max_tokens.unwrap_or(0);
+        let total = prompt.saturating_add(completion);
+        if total <= window {
+            return Ok(());
+        }
+        let head = format!("This model's maximum context length is {window} tokens. However,");
+        let message = match self.max_tokens {
+            None => format!(
+                "{head} your messages resulted in {prompt} tokens. Please reduce the length of the messages."
+            ),
+            Some(c) => format!(
+                "{head} you requested {total} tokens ({prompt} in the messages, {c} in the completion). Please reduce the length of the messages or completion."
+            ),
+        };
+        Err(ApiError::invalid(
+            message,
+            Some("messages"),
+            Some("context_length_exceeded"),
+        ))
+    }
+
     /// ≈ ceil(chars/4) + 4 per message, + 3, plus tool and schema definitions.
     pub fn prompt_tokens(&self) -> u64 {
         let per_message: u64 = self
@@ -240,6 +283,19 @@ impl ChatRequest {
             tokens(&self.format_json)
         };
         per_message + 3 + defs
+    }
+}
+
+/// A model with a 512-token window, to trigger `context_length_exceeded`
+/// cheaply in tests.
+pub const TINY_CTX: &str = "tiny-ctx";
+
+/// The context window of a model on the OpenAI route, in tokens.
+pub fn context_window(model: &str) -> u64 {
+    match model {
+        TINY_CTX => 512,
+        m if m.starts_with("gpt-4.1") => 1_047_576,
+        _ => 128_000,
     }
 }
 

@@ -130,3 +130,52 @@ fn source_text_prefers_delimited_data() {
             .unwrap();
     assert_eq!(plain.source_text(), "just text");
 }
+
+#[test]
+fn context_windows_per_model() {
+    assert_eq!(context_window("gpt-4o"), 128_000);
+    assert_eq!(context_window("gpt-4o-mini"), 128_000);
+    assert_eq!(context_window("gpt-4.1"), 1_047_576);
+    assert_eq!(context_window("gpt-4.1-mini"), 1_047_576);
+    assert_eq!(context_window("seam-sim-1"), 128_000);
+    assert_eq!(context_window(TINY_CTX), 512);
+}
+
+#[test]
+fn context_length_counts_prompt_and_completion() {
+    // 400 chars: 100 tokens + 4 + 3 priming = 107 prompt tokens.
+    let text = "a".repeat(400);
+    let fits =
+        parse(json!({"model": TINY_CTX, "messages": [{"role": "user", "content": text}]})).unwrap();
+    assert_eq!(fits.prompt_tokens(), 107);
+    assert!(fits.check_context().is_ok());
+    let exact = parse(json!({"model": TINY_CTX, "max_tokens": 405,
+        "messages": [{"role": "user", "content": text}]}))
+    .unwrap();
+    assert!(exact.check_context().is_ok());
+
+    let over = parse(json!({"model": TINY_CTX, "max_completion_tokens": 406,
+        "messages": [{"role": "user", "content": text}]}))
+    .unwrap();
+    let e = over.check_context().unwrap_err();
+    assert_eq!(e.status, 400);
+    assert_eq!(
+        e.body(),
+        json!({"error": {
+            "message": "This model's maximum context length is 512 tokens. However, you requested 513 tokens (107 in the messages, 406 in the completion). Please reduce the length of the messages or completion.",
+            "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}})
+    );
+
+    let long = "b".repeat(2100);
+    let prompt_only =
+        parse(json!({"model": TINY_CTX, "messages": [{"role": "user", "content": long}]})).unwrap();
+    assert_eq!(
+        prompt_only.check_context().unwrap_err().message,
+        "This model's maximum context length is 512 tokens. However, your messages resulted in 532 tokens. Please reduce the length of the messages."
+    );
+    // The same prompt fits a real model's window.
+    let big = parse(json!({"model": "gpt-4o", "max_tokens": 16_384,
+        "messages": [{"role": "user", "content": "b".repeat(2100)}]}))
+    .unwrap();
+    assert!(big.check_context().is_ok());
+}

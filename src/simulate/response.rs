@@ -17,25 +17,33 @@ pub enum Output {
         name: String,
         arguments: String,
     },
+    /// A structured-output refusal: `message.refusal` set, `content` null.
+    Refusal(String),
+    /// Stopped by the content filter before any content.
+    Filtered,
 }
 
 impl Output {
-    /// Completion tokens: ceil(chars/4), at least 1.
+    /// Completion tokens: ceil(chars/4), at least 1; none for a filtered
+    /// answer.
     pub fn tokens(&self) -> u64 {
         let t = match self {
-            Output::Text(s) => tokens(s),
+            Output::Text(s) | Output::Refusal(s) => tokens(s),
             Output::ToolCall {
                 name, arguments, ..
             } => tokens(name) + tokens(arguments),
+            Output::Filtered => return 0,
         };
         t.max(1)
     }
 
     /// Cut the output to about `max` tokens; returns whether it was cut.
+    /// Refusals are never cut.
     pub fn truncate(&mut self, max: u64) -> bool {
         let s = match self {
             Output::Text(s) => s,
             Output::ToolCall { arguments, .. } => arguments,
+            Output::Refusal(_) | Output::Filtered => return false,
         };
         if tokens(s) <= max {
             return false;
@@ -87,6 +95,12 @@ fn message(output: &Output) -> Value {
             "role": "assistant", "content": null, "refusal": null, "annotations": [],
             "tool_calls": [{"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}]
         }),
+        Output::Refusal(r) => {
+            json!({"role": "assistant", "content": null, "refusal": r, "annotations": []})
+        }
+        Output::Filtered => {
+            json!({"role": "assistant", "content": "", "refusal": null, "annotations": []})
+        }
     }
 }
 
@@ -164,6 +178,22 @@ pub fn sse_events(
                         with_usage,
                     ));
                 }
+            }
+            Output::Refusal(s) => {
+                let first = json!({"role": "assistant", "content": null, "refusal": ""});
+                events.push(chunk(meta, delta(i, first, None), None, with_usage));
+                for p in pieces(s, rng) {
+                    events.push(chunk(
+                        meta,
+                        delta(i, json!({"refusal": p}), None),
+                        None,
+                        with_usage,
+                    ));
+                }
+            }
+            Output::Filtered => {
+                let first = json!({"role": "assistant", "content": "", "refusal": null});
+                events.push(chunk(meta, delta(i, first, None), None, with_usage));
             }
             Output::ToolCall {
                 id,
@@ -277,5 +307,55 @@ mod tests {
         assert!(t.truncate(10));
         assert_eq!(t.tokens(), 10);
         assert_eq!(Output::Text(String::new()).tokens(), 1);
+    }
+
+    #[test]
+    fn refusals_render_and_stream() {
+        let meta = Meta {
+            id: "c",
+            created: 1,
+            model: "m",
+        };
+        let refused = Choice {
+            output: Output::Refusal("I'm sorry, I can't help with that.".into()),
+            finish_reason: "stop",
+        };
+        let filtered = Choice {
+            output: Output::Filtered,
+            finish_reason: "content_filter",
+        };
+        let body = completion(&meta, &[refused.clone(), filtered.clone()], usage(3, 9));
+        let m = &body["choices"][0]["message"];
+        assert_eq!(m["content"], Value::Null);
+        assert_eq!(m["refusal"], "I'm sorry, I can't help with that.");
+        assert_eq!(body["choices"][1]["message"]["content"], "");
+        assert_eq!(body["choices"][1]["finish_reason"], "content_filter");
+        assert_eq!(Output::Filtered.tokens(), 0);
+        let mut r = refused.output.clone();
+        assert!(!r.truncate(1));
+
+        let chunks = parse_events(&sse_events(&meta, &[refused], None, &mut Rng::with_seed(4)));
+        let said: String = chunks
+            .iter()
+            .filter_map(|c| c["choices"][0]["delta"]["refusal"].as_str())
+            .collect();
+        assert_eq!(said, "I'm sorry, I can't help with that.");
+        assert!(chunks.iter().all(|c| {
+            c["choices"][0]["delta"]
+                .get("content")
+                .is_none_or(Value::is_null)
+        }));
+        assert_eq!(
+            chunks[chunks.len() - 1]["choices"][0]["finish_reason"],
+            "stop"
+        );
+        let chunks = parse_events(&sse_events(
+            &meta,
+            &[filtered],
+            None,
+            &mut Rng::with_seed(4),
+        ));
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[1]["choices"][0]["finish_reason"], "content_filter");
     }
 }

@@ -10,10 +10,11 @@ use hyper::{Method, Request, Response};
 use serde_json::json;
 
 use super::State;
+use super::chat::Route;
 use super::gate::Outcome;
 use super::http::{Body, error, json_response, text_response};
 use super::stats::Protocol;
-use super::{anthropic, chat, gemini};
+use super::{anthropic, azure, chat, gemini};
 
 const MAX_BODY: usize = 32 << 20;
 const MODELS: &[&str] = &[
@@ -22,6 +23,7 @@ const MODELS: &[&str] = &[
     "gpt-4.1-mini",
     "gpt-4.1",
     "seam-sim-1",
+    super::openai::TINY_CTX,
     "claude-sonnet-4-5",
     "claude-haiku-4-5",
     "claude-opus-4-1",
@@ -51,6 +53,9 @@ pub(crate) async fn route(
     if let Some(call) = gemini::Call::parse(&method, &path) {
         return gemini_call(&state, call, req, &reset).await;
     }
+    if let Some(deployment) = azure::parse(&method, &path) {
+        return azure_call(&state, deployment, req, &reset).await;
+    }
     let resp = match path.as_str() {
         "/v1/chat/completions" | "/chat/completions" if method == Method::POST => {
             state.stats.request(Protocol::OpenAi);
@@ -58,7 +63,7 @@ pub(crate) async fn route(
                 Ok(b) => b,
                 Err(r) => return Ok(r),
             };
-            end(chat::handle(&state, &body).await, &reset)?
+            end(chat::handle(&state, &body, Route::OpenAi).await, &reset)?
         }
         "/v1/messages" if method == Method::POST => {
             state.stats.request(Protocol::Anthropic);
@@ -140,6 +145,30 @@ async fn gemini_call(
         gemini::handle(state, call, &query, &headers, &body).await,
         reset,
     )
+}
+
+async fn azure_call(
+    state: &State,
+    deployment: Result<String, azure::GatewayError>,
+    req: Request<Incoming>,
+    reset: &AtomicBool,
+) -> Result<Response<Body>, Abort> {
+    let deployment = match deployment {
+        Ok(d) => d,
+        Err(e) => return Ok(e.response()),
+    };
+    state.stats.request(Protocol::OpenAi);
+    if let Err(e) = azure::check(req.headers(), req.uri().query().unwrap_or("")) {
+        return Ok(e.response());
+    }
+    let body = match read_body(req).await {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
+    let route = Route::Azure {
+        deployment: &deployment,
+    };
+    end(chat::handle(state, &body, route).await, reset)
 }
 
 /// The response, or the fault that ends the connection without one.

@@ -19,6 +19,7 @@ use super::answer::{
     alnum, base_seed, break_text, cut_at_stop, pick_tool, structured_text, structured_value,
     text_answer, truncate_tokens,
 };
+use super::faults::Fault;
 use super::gate::{Gate, Outcome, Pass, gate};
 use super::generate::text::Words;
 use super::http::{Body, json_response, sse_response};
@@ -126,6 +127,10 @@ fn content(
     pass: &mut Pass,
     idrng: &mut Rng,
 ) -> (Vec<Block>, &'static str) {
+    // A classifier refusal before any output: no blocks, no tool call.
+    if pass.fault == Some(Fault::Refuse) {
+        return (Vec::new(), "refusal");
+    }
     let names = req.tools.iter().map(|t| t.name.as_str());
     let (tool, preamble) = match &req.tool_choice {
         ToolChoice::None => (None, false),

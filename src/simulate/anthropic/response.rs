@@ -98,13 +98,16 @@ impl Reply {
 
     /// The SSE events of a streamed answer, in Anthropic's order:
     /// message_start, per block content_block_start (a ping after the
-    /// first), deltas and content_block_stop, then message_delta and
-    /// message_stop.
+    /// first, or after message_start when there are no blocks), deltas and
+    /// content_block_stop, then message_delta and message_stop.
     pub(crate) fn sse_events(&self, rng: &mut Rng) -> Vec<Bytes> {
         let mut events = vec![event(
             "message_start",
             &json!({"type": "message_start", "message": self.message(Vec::new(), false, 1)}),
         )];
+        if self.blocks.is_empty() {
+            events.push(event("ping", &json!({"type": "ping"})));
+        }
         for (index, block) in self.blocks.iter().enumerate() {
             let (start, kind, key, text) = match block {
                 Block::Text(t) => (json!({"type": "text", "text": ""}), "text_delta", "text", t),

@@ -22,6 +22,7 @@ use super::answer::{
     alnum, base_seed, cut_at_stop, json_object_text, pick_tool, structured_text, structured_value,
     text_answer, truncate_tokens,
 };
+use super::faults::Fault;
 use super::gate::{Gate, Outcome, Pass, conversation_key, gate};
 use super::generate::text::Words;
 use super::http::{Body, json_response, sse_response};
@@ -29,7 +30,7 @@ use super::{mix, stream};
 pub(crate) use error::ApiError;
 use error::refusal;
 use request::{GenerateRequest, INPUT_LIMIT, Mode, Output};
-use response::{Candidate, Part, Reply};
+use response::{Candidate, HARM_CATEGORIES, Part, Reply};
 
 /// Chunks a stall lets through.
 const STALL_AFTER: usize = 1;
@@ -202,6 +203,13 @@ fn candidate(
     pass: &mut Pass,
 ) -> Candidate {
     let mut rng = Rng::with_seed(seed);
+    if pass.fault == Some(Fault::Refuse) {
+        let category = HARM_CATEGORIES[rng.usize(0..HARM_CATEGORIES.len())];
+        return Candidate {
+            part: Part::Blocked(category),
+            finish: "SAFETY",
+        };
+    }
     let callable = req
         .functions
         .iter()

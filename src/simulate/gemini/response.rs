@@ -7,11 +7,24 @@ use serde_json::{Value, json};
 use crate::simulate::answer::pieces;
 use crate::simulate::openai::tokens;
 
+/// The harm categories Gemini rates.
+pub(crate) const HARM_CATEGORIES: &[&str] = &[
+    "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+    "HARM_CATEGORY_HATE_SPEECH",
+    "HARM_CATEGORY_HARASSMENT",
+    "HARM_CATEGORY_DANGEROUS_CONTENT",
+];
+
 /// What one candidate says.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Part {
     Text(String),
-    Call { name: String, args: Value },
+    Call {
+        name: String,
+        args: Value,
+    },
+    /// Nothing: the safety filter blocked the answer in this harm category.
+    Blocked(&'static str),
 }
 
 impl Part {
@@ -19,6 +32,7 @@ impl Part {
         match self {
             Part::Text(t) => tokens(t),
             Part::Call { name, args } => tokens(name) + tokens(&args.to_string()),
+            Part::Blocked(_) => 0,
         }
     }
 
@@ -26,15 +40,43 @@ impl Part {
         match self {
             Part::Text(t) => json!({"text": t}),
             Part::Call { name, args } => json!({"functionCall": {"name": name, "args": args}}),
+            Part::Blocked(_) => Value::Null,
         }
     }
 }
 
-/// One candidate and why it ended (`STOP`, `MAX_TOKENS`).
+/// One candidate and why it ended (`STOP`, `MAX_TOKENS`, `SAFETY`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Candidate {
     pub part: Part,
     pub finish: &'static str,
+}
+
+/// A candidate of stream chunk or response: a blocked one has no `content`,
+/// only `safetyRatings` with the blocking category at HIGH.
+fn candidate_json(part: &Part, index: usize, finish: Option<&str>) -> Value {
+    let mut c = match part {
+        Part::Blocked(hit) => {
+            let ratings: Vec<Value> = HARM_CATEGORIES
+                .iter()
+                .map(|cat| {
+                    if cat == hit {
+                        json!({"category": cat, "probability": "HIGH", "blocked": true})
+                    } else {
+                        json!({"category": cat, "probability": "NEGLIGIBLE"})
+                    }
+                })
+                .collect();
+            json!({"index": index, "safetyRatings": ratings})
+        }
+        other => json!({"content": {"parts": [other.json()], "role": "model"}, "index": index}),
+    };
+    if let Some(f) = finish
+        && let Some(o) = c.as_object_mut()
+    {
+        o.insert("finishReason".into(), json!(f));
+    }
+    c
 }
 
 /// A whole answer.
@@ -71,10 +113,7 @@ impl Reply {
             .candidates
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                json!({"content": {"parts": [c.part.json()], "role": "model"},
-                       "finishReason": c.finish, "index": i})
-            })
+            .map(|(i, c)| candidate_json(&c.part, i, Some(c.finish)))
             .collect();
         let total = self.candidates.iter().map(|c| c.part.tokens()).sum();
         self.wrap(candidates, self.usage(total))
@@ -105,13 +144,7 @@ impl Reply {
                     }
                     call => call.tokens(),
                 };
-                let mut candidate =
-                    json!({"content": {"parts": [part.json()], "role": "model"}, "index": i});
-                if j == last
-                    && let Some(o) = candidate.as_object_mut()
-                {
-                    o.insert("finishReason".into(), json!(c.finish));
-                }
+                let candidate = candidate_json(&part, i, (j == last).then_some(c.finish));
                 out.push(self.wrap(vec![candidate], self.usage(done + so_far)));
             }
             done += c.part.tokens();

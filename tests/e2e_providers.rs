@@ -25,6 +25,11 @@ const GEMINI: Kind = Kind {
     upstream: "gemini-2.5-flash",
     mode: "response_schema",
 };
+const AZURE: Kind = Kind {
+    kind: "azure",
+    upstream: "gpt-4o-mini-prod",
+    mode: "json_schema",
+};
 const OPENAI: Kind = Kind {
     kind: "openai",
     upstream: "gpt-4o-mini",
@@ -50,8 +55,13 @@ fn setup(k: &Kind, faults: &str) -> Setup {
     } else {
         sim.url.clone()
     };
+    let api_version = if k.kind == "azure" {
+        "api_version = \"2024-10-21\"\n"
+    } else {
+        ""
+    };
     ws.append(&format!(
-        "[providers.remote]\nkind = \"{}\"\nbase_url = \"{base}\"\napi_key = \"file:{}\"\ntimeout_ms = 5000\n",
+        "[providers.remote]\nkind = \"{}\"\nbase_url = \"{base}\"\napi_key = \"file:{}\"\ntimeout_ms = 5000\n{api_version}",
         k.kind,
         key.display()
     ));
@@ -217,6 +227,111 @@ fn chat_with_tools_and_streams(k: &Kind) {
         k.kind
     );
     assert!(text.trim_end().ends_with("data: [DONE]"));
+}
+
+/// A content-filter refusal is a safety error: not retried, not repaired,
+/// no fallback, no action.
+fn refusals_are_safety_errors(k: &Kind) {
+    let s = setup(k, "refuse=100%");
+    let (status, body) = run(&s, &ticket("T-54", "Something the filter dislikes"));
+    assert_eq!(
+        body["error"]["type"], "content_filtered",
+        "{}: {body}",
+        k.kind
+    );
+    assert_eq!(body["error"]["class"], "safety");
+    assert_eq!(status, 422);
+    let infer = infer_records(&s, body["error"]["run_id"].as_str().unwrap());
+    assert_eq!(infer.len(), 1, "{}: {infer:?}", k.kind);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(s.sink.deliveries().is_empty());
+}
+
+#[test]
+fn refusals_in_every_wire_format() {
+    for k in [&OPENAI, &ANTHROPIC, &GEMINI, &AZURE] {
+        refusals_are_safety_errors(k);
+    }
+}
+
+#[test]
+fn azure_deployments_take_the_api_key_header() {
+    pipeline_runs_verified(&AZURE);
+    transient_errors_retry(&AZURE);
+    // Without a key the deployment refuses: an auth error, never retried.
+    let s = setup(&AZURE, "");
+    let text = std::fs::read_to_string(s._ws.config()).unwrap();
+    let no_key: String = text
+        .lines()
+        .filter(|l| !(l.starts_with("api_key = \"file:") && l.contains("provider.key")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(s._ws.config(), no_key).unwrap();
+    let server = server(&s._ws.config());
+    let resp = client()
+        .post(format!("{}/v1/pipelines/triage/runs", server.url))
+        .json(&ticket("T-55", "x"))
+        .send()
+        .unwrap();
+    let body: Value = resp.json().unwrap();
+    assert_eq!(body["error"]["type"], "provider_auth", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Access denied"),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_provider_context_length_error_falls_back_to_a_larger_model() {
+    // The model claims a large window, so the preflight lets the call go;
+    // the provider (a 512-token model) refuses it, and the fallback answers.
+    let s = setup(&OPENAI, "");
+    let text = std::fs::read_to_string(s._ws.config()).unwrap();
+    std::fs::write(
+        s._ws.config(),
+        text.replace("upstream = \"gpt-4o-mini\"", "upstream = \"tiny-ctx\""),
+    )
+    .unwrap();
+    let server = server(&s._ws.config());
+    let long = "The invoice export fails with a timeout. ".repeat(60);
+    let resp = client()
+        .post(format!("{}/v1/pipelines/triage/runs", server.url))
+        .json(&ticket("T-56", &long))
+        .send()
+        .unwrap();
+    let body: Value = resp.json().unwrap();
+    assert_eq!(body["status"], "succeeded", "{body}");
+    assert_eq!(body["model"], "large");
+    let v: Value = client()
+        .get(format!(
+            "{}/v1/runs/{}",
+            server.url,
+            body["run_id"].as_str().unwrap()
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let infer: Vec<&Value> = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["layer"] == "infer")
+        .collect();
+    assert_eq!(
+        infer[0]["record"]["error"]["type"], "context_length_exceeded",
+        "{v}"
+    );
+    assert!(
+        infer[0]["record"]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maximum context length")
+    );
+    assert_eq!(infer.len(), 2, "not retried on the same model: {v}");
 }
 
 #[test]

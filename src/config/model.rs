@@ -91,7 +91,18 @@ impl ModelConfig {
     /// window, and the worst-case cost must stay under the per-call cap.
     /// Returns the worst-case cost.
     pub fn preflight(&self, messages: &[ChatMessage], max_output: u32) -> Result<u64, Error> {
-        let prompt = self.tokenizer.count_messages(messages);
+        // Counting with a real tokenizer costs tens of microseconds per KB;
+        // the byte bound settles most calls without it.
+        let bound = self.tokenizer.upper_bound(messages);
+        match self.check_prompt(bound, max_output) {
+            Err(_) if !self.tokenizer.bound_is_exact() => {
+                self.check_prompt(self.tokenizer.count_messages(messages), max_output)
+            }
+            settled => settled,
+        }
+    }
+
+    fn check_prompt(&self, prompt: u64, max_output: u32) -> Result<u64, Error> {
         if prompt + u64::from(max_output) > u64::from(self.context_window) {
             return Err(ProviderError::ContextLength {
                 message: format!(

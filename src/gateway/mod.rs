@@ -78,6 +78,21 @@ fn cache_key(model: &ModelConfig, call: &ChatCall) -> Option<(String, Duration)>
     ))
 }
 
+/// The output allowance when the request sets none: [`DEFAULT_MAX_TOKENS`]
+/// or what the window leaves, counting exactly only when the cheap bound
+/// says the window is close.
+fn default_max_tokens(model: &ModelConfig, messages: &[ChatMessage]) -> u32 {
+    let window = u64::from(model.context_window);
+    let mut prompt = model.tokenizer.upper_bound(messages);
+    if window.saturating_sub(prompt) < u64::from(DEFAULT_MAX_TOKENS) {
+        prompt = model.tokenizer.count_messages(messages);
+    }
+    let room = window.saturating_sub(prompt);
+    u32::try_from(room.min(u64::from(DEFAULT_MAX_TOKENS)))
+        .unwrap_or(DEFAULT_MAX_TOKENS)
+        .max(1)
+}
+
 /// A finished non-streaming call.
 pub struct Completion {
     pub run_id: String,
@@ -168,11 +183,11 @@ pub async fn open_stream(
                 .providers
                 .get(&model.provider)
                 .map_or(Duration::from_secs(30), |p| p.timeout);
-            tracker.streaming_from(&model, model.tokenizer.count_messages(&call.messages));
+            tracker.streaming_from(&model, &call.messages);
             Ok((stream::with_idle_timeout(s, idle), tracker))
         }
         Ok((Answer::Full(r), model)) => {
-            tracker.streaming_from(&model, model.tokenizer.count_messages(&call.messages));
+            tracker.streaming_from(&model, &call.messages);
             let s: ChatStream = Box::pin(futures_util::stream::iter(
                 stream::events_of(r).into_iter().map(Ok),
             ));
@@ -203,13 +218,9 @@ async fn call_chain(
             last_err = Error::Config(format!("model `{}` has no usable provider", model.name));
             continue;
         };
-        let prompt_tokens = model.tokenizer.count_messages(&call.messages);
-        let room = u64::from(model.context_window).saturating_sub(prompt_tokens);
         let max_tokens = match call.max_tokens {
             Some(n) => n,
-            None => DEFAULT_MAX_TOKENS
-                .min(u32::try_from(room).unwrap_or(u32::MAX))
-                .max(1),
+            None => default_max_tokens(model, &call.messages),
         };
         if let Err(e) = model.preflight(&call.messages, max_tokens) {
             tracker.refused(model, &e);

@@ -12,7 +12,7 @@ use super::request::ChatCall;
 use crate::config::ModelConfig;
 use crate::error::Error;
 use crate::infer::stream::Collector;
-use crate::infer::{ChatResponse, ProviderError, StreamEvent, Usage};
+use crate::infer::{ChatMessage, ChatResponse, ProviderError, StreamEvent, Usage};
 use crate::pipeline::Runtime;
 use crate::pipeline::record::Trail;
 use crate::store::RunRecord;
@@ -36,7 +36,8 @@ pub struct Tracker {
     usage: Usage,
     cost_micros: u64,
     collector: Collector,
-    prompt_tokens_estimate: u64,
+    /// A stream's prompt, for counting when the provider reports no usage.
+    prompt: Vec<ChatMessage>,
 }
 
 impl Tracker {
@@ -60,7 +61,7 @@ impl Tracker {
             usage: Usage::default(),
             cost_micros: 0,
             collector: Collector::default(),
-            prompt_tokens_estimate: 0,
+            prompt: Vec::new(),
         }
     }
 
@@ -144,12 +145,11 @@ impl Tracker {
     }
 
     /// The stream comes from `model`; its usage is counted as it ends.
-    /// `prompt_tokens` (counted by seam) stands in for the input usage of
-    /// a stream whose provider reports none.
-    pub fn streaming_from(&mut self, model: &Arc<ModelConfig>, prompt_tokens: u64) {
+    /// The prompt, counted by seam only if the provider reports no usage.
+    pub fn streaming_from(&mut self, model: &Arc<ModelConfig>, prompt: &[ChatMessage]) {
         self.model_name = Some(model.name.clone());
         self.model = Some(model.clone());
-        self.prompt_tokens_estimate = prompt_tokens;
+        self.prompt = prompt.to_vec();
     }
 
     pub fn observe(&mut self, event: &StreamEvent) {
@@ -176,8 +176,9 @@ impl Tracker {
         let Some(model) = self.model.clone() else {
             return collector.finish();
         };
-        let (response, estimated) =
-            collector.finish_counted(model.tokenizer, self.prompt_tokens_estimate);
+        let (response, estimated) = collector.finish_counted(model.tokenizer, || {
+            model.tokenizer.count_messages(&self.prompt)
+        });
         let cost = self.charge(&model, response.usage);
         self.push(
             "infer",
@@ -313,7 +314,7 @@ impl Drop for Tracker {
             usage: self.usage,
             cost_micros: self.cost_micros,
             collector: std::mem::take(&mut self.collector),
-            prompt_tokens_estimate: self.prompt_tokens_estimate,
+            prompt: std::mem::take(&mut self.prompt),
         };
         handle.spawn(async move {
             let _ = rest.settle_stream();

@@ -208,9 +208,13 @@ impl Collector {
     }
 
     /// The response, with usage counted by `tokenizer` when the provider
-    /// reported none (`prompt_tokens` stands in for the input). The flag
-    /// says whether usage was estimated.
-    pub fn finish_counted(self, tokenizer: Tokenizer, prompt_tokens: u64) -> (ChatResponse, bool) {
+    /// reported none (`prompt_tokens()` stands in for the input). The flag
+    /// says whether usage was counted by seam.
+    pub fn finish_counted(
+        self,
+        tokenizer: Tokenizer,
+        prompt_tokens: impl FnOnce() -> u64,
+    ) -> (ChatResponse, bool) {
         let seen = self.usage_seen;
         let mut r = self.response;
         if !seen {
@@ -219,7 +223,7 @@ impl Collector {
                 output += tokenizer.count(&call.name) + tokenizer.count(&call.arguments);
             }
             r.usage = Usage {
-                input_tokens: prompt_tokens,
+                input_tokens: prompt_tokens(),
                 output_tokens: output,
                 ..Usage::default()
             };

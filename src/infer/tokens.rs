@@ -76,6 +76,28 @@ impl Tokenizer {
         }
     }
 
+    /// A cheap upper bound of [`count_messages`](Self::count_messages): a
+    /// byte-level BPE token holds at least one byte, so bytes bound tokens.
+    /// For the estimate, the estimate itself (it is already cheap).
+    pub fn upper_bound(self, messages: &[ChatMessage]) -> u64 {
+        if self == Tokenizer::Estimate {
+            return self.count_messages(messages);
+        }
+        let mut total = 3;
+        for m in messages {
+            total += 3 + m.content.len() as u64;
+            for call in &m.tool_calls {
+                total += 3 + (call.name.len() + call.arguments.len()) as u64;
+            }
+        }
+        total
+    }
+
+    /// Whether [`upper_bound`](Self::upper_bound) is the exact count.
+    pub fn bound_is_exact(self) -> bool {
+        self == Tokenizer::Estimate
+    }
+
     /// Prompt tokens of a chat: OpenAI's accounting of 3 tokens of framing
     /// per message and 3 to prime the reply (4 per message when estimating).
     pub fn count_messages(self, messages: &[ChatMessage]) -> u64 {
@@ -122,5 +144,10 @@ mod tests {
         assert!(Tokenizer::Estimate.count(text) >= Tokenizer::O200k.count(text));
         let msgs = [ChatMessage::system("be brief"), ChatMessage::user("hi")];
         assert_eq!(Tokenizer::O200k.count_messages(&msgs), 3 + 3 + 2 + 3 + 1);
+        for t in [Tokenizer::O200k, Tokenizer::Cl100k, Tokenizer::Estimate] {
+            assert!(t.upper_bound(&msgs) >= t.count_messages(&msgs), "{t:?}");
+        }
+        let odd = [ChatMessage::user("ünïcödé 🎉 ✓ 東京 ".repeat(20))];
+        assert!(Tokenizer::O200k.upper_bound(&odd) >= Tokenizer::O200k.count_messages(&odd));
     }
 }

@@ -262,10 +262,10 @@ async fn streamed(
             None => break,
         }
     }
-    let prompt_tokens = model.tokenizer.count_messages(request.messages);
-    Some(Ok(collector
-        .finish_counted(model.tokenizer, prompt_tokens)
-        .0))
+    let counted = collector.finish_counted(model.tokenizer, || {
+        model.tokenizer.count_messages(request.messages)
+    });
+    Some(Ok(counted.0))
 }
 
 fn provider_error_json(e: &ProviderError) -> serde_json::Value {

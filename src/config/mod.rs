@@ -11,7 +11,8 @@ mod secret;
 
 pub use load::{ConfigError, ConfigErrors, load};
 pub use model::{
-    Config, ModelConfig, Pipeline, ProviderConfig, ServerConfig, StoreConfig, Synchronous,
+    Config, LocalModelConfig, ModelConfig, Pipeline, ProviderConfig, ServerConfig, StoreConfig,
+    Synchronous,
 };
 pub use raw::RawSink;
 pub use secret::{Secret, SecretRef};

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,24 @@ pub struct ProviderConfig {
     /// Azure's `api-version`.
     pub api_version: Option<String>,
     pub timeout: Duration,
+    /// The in-process model; present exactly when `kind = "local"`.
+    pub local: Option<LocalModelConfig>,
+}
+
+/// A GGUF model run in-process (`kind = "local"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalModelConfig {
+    /// The GGUF file, resolved against the config file's folder; checked to
+    /// exist and to start with the GGUF magic when the config is loaded.
+    pub path: PathBuf,
+    /// CPU threads for generation; `None` uses every available core.
+    pub threads: Option<NonZeroU32>,
+    /// Context window in tokens (prompt plus output).
+    pub context_size: NonZeroU32,
+}
+
+impl LocalModelConfig {
+    pub const DEFAULT_CONTEXT_SIZE: u32 = 2048;
 }
 
 #[derive(Debug)]

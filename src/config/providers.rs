@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::load::{Report, check_url};
-use super::model::{ModelConfig, ProviderConfig};
+use std::num::NonZeroU32;
+
+use super::model::{LocalModelConfig, ModelConfig, ProviderConfig};
 use super::raw::{RawModel, RawProvider};
 use super::secret::SecretRef;
 use crate::infer::prices::{self, Price};
@@ -23,6 +25,24 @@ pub(super) fn check_provider(
     let kind = ProviderKind::parse(&p.kind)
         .map_err(|e| r.at(&key("kind"), e))
         .ok()?;
+    if let Err(e) = kind.available() {
+        r.at(&key("kind"), e);
+    }
+    if kind == ProviderKind::Local {
+        return check_local(r, dir, name, p);
+    }
+    for (field, set) in [
+        ("path", p.path.is_some()),
+        ("threads", p.threads.is_some()),
+        ("context_size", p.context_size.is_some()),
+    ] {
+        if set {
+            r.at(
+                &["providers", name, field],
+                format!("only for `kind = \"local\"`, not `kind = \"{}\"`", p.kind),
+            );
+        }
+    }
     let base_url = match (p.base_url.as_deref(), kind.default_base_url()) {
         (Some(text), _) => check_url(r, &key("base_url"), text)
             .map(|u| u.as_str().trim_end_matches('/').to_string()),
@@ -66,7 +86,94 @@ pub(super) fn check_provider(
         api_key,
         api_version: p.api_version,
         timeout: Duration::from_millis(p.timeout_ms.unwrap_or(30_000)),
+        local: None,
     })
+}
+
+/// `kind = "local"`: a GGUF file instead of a URL and a key.
+fn check_local(
+    r: &mut Report<'_>,
+    dir: &Path,
+    name: &str,
+    p: RawProvider,
+) -> Option<ProviderConfig> {
+    for (field, set) in [
+        ("base_url", p.base_url.is_some()),
+        ("api_key", p.api_key.is_some()),
+        ("api_version", p.api_version.is_some()),
+    ] {
+        if set {
+            r.at(
+                &["providers", name, field],
+                "not allowed for `kind = \"local\"`: the model runs inside seam, with no network and no key",
+            );
+        }
+    }
+    let path = match &p.path {
+        Some(file) => {
+            let path = dir.join(file);
+            check_gguf(&path)
+                .map_err(|e| r.at(&["providers", name, "path"], e))
+                .ok()
+                .map(|()| path)
+        }
+        None => {
+            r.at(
+                &["providers", name],
+                "missing field `path` (the GGUF model file), required for `kind = \"local\"`",
+            );
+            None
+        }
+    };
+    let threads = match p.threads.map(NonZeroU32::new) {
+        Some(None) => {
+            r.at(&["providers", name, "threads"], "must be greater than 0");
+            None
+        }
+        Some(n) => Some(n),
+        None => Some(None),
+    };
+    let context_size = NonZeroU32::new(
+        p.context_size
+            .unwrap_or(LocalModelConfig::DEFAULT_CONTEXT_SIZE),
+    );
+    if context_size.is_none() {
+        r.at(
+            &["providers", name, "context_size"],
+            "must be greater than 0",
+        );
+    }
+    Some(ProviderConfig {
+        name: name.to_string(),
+        kind: ProviderKind::Local,
+        base_url: String::new(),
+        api_key: None,
+        api_version: None,
+        timeout: Duration::from_millis(p.timeout_ms.unwrap_or(30_000)),
+        local: Some(LocalModelConfig {
+            path: path?,
+            threads: threads?,
+            context_size: context_size?,
+        }),
+    })
+}
+
+/// The file exists, is readable and starts with the GGUF magic.
+fn check_gguf(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let hint = "(for the default model, run scripts/fetch-model.sh in the seam repository)";
+    let cannot =
+        |e: std::io::Error| format!("cannot read the model file {}: {e} {hint}", path.display());
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let mut magic = [0u8; 4];
+    file.read_exact(&mut magic).map_err(cannot)?;
+    if &magic != b"GGUF" {
+        return Err(format!(
+            "{} is not a GGUF model file (it does not start with `GGUF`)",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn check_model(

@@ -62,6 +62,13 @@ pub struct RawProvider {
     pub api_key: Option<String>,
     /// Azure OpenAI's `api-version` query parameter, e.g. `2024-10-21`.
     pub api_version: Option<String>,
+    /// `local` only: the GGUF model file, relative to the config file's folder,
+    /// e.g. `models/SmolLM2-135M-Instruct.Q4_1.gguf`.
+    pub path: Option<String>,
+    /// `local` only: CPU threads for generation, default: all available cores.
+    pub threads: Option<u32>,
+    /// `local` only: context window in tokens (prompt plus output), default 2048.
+    pub context_size: Option<u32>,
     /// Per-request timeout, default 30000.
     pub timeout_ms: Option<u64>,
 }

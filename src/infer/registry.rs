@@ -24,15 +24,21 @@ pub enum ProviderKind {
     Anthropic,
     /// Google Gemini API (generateContent).
     Gemini,
+    /// A GGUF model run in-process by llama.cpp (cargo feature `local`).
+    Local,
 }
 
+/// Why `kind = "local"` fails in a build without the feature.
+const LOCAL_NOT_BUILT: &str = "this seam was built without the `local` feature; rebuild with `cargo build --release --features local`";
+
 impl ProviderKind {
-    const ALL: [(&'static str, ProviderKind); 5] = [
+    const ALL: [(&'static str, ProviderKind); 6] = [
         ("openai", ProviderKind::OpenAi),
         ("openai-compatible", ProviderKind::OpenAiCompatible),
         ("azure", ProviderKind::Azure),
         ("anthropic", ProviderKind::Anthropic),
         ("gemini", ProviderKind::Gemini),
+        ("local", ProviderKind::Local),
     ];
 
     pub fn parse(text: &str) -> Result<ProviderKind, String> {
@@ -55,6 +61,15 @@ impl ProviderKind {
             ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Azure => "openai",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Gemini => "gemini",
+            ProviderKind::Local => "local",
+        }
+    }
+
+    /// Whether this build of seam can run the kind.
+    pub fn available(self) -> Result<(), &'static str> {
+        match self {
+            ProviderKind::Local if !cfg!(feature = "local") => Err(LOCAL_NOT_BUILT),
+            _ => Ok(()),
         }
     }
 
@@ -64,7 +79,7 @@ impl ProviderKind {
             ProviderKind::OpenAi => Some("https://api.openai.com/v1"),
             ProviderKind::Anthropic => Some("https://api.anthropic.com"),
             ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com"),
-            ProviderKind::OpenAiCompatible | ProviderKind::Azure => None,
+            ProviderKind::OpenAiCompatible | ProviderKind::Azure | ProviderKind::Local => None,
         }
     }
 
@@ -78,11 +93,11 @@ impl ProviderKind {
         p: &ProviderConfig,
         key: Option<Secret>,
         client: &reqwest::Client,
-    ) -> Arc<dyn Provider> {
+    ) -> Result<Arc<dyn Provider>, String> {
         let openai = |flavor, key| -> Arc<dyn Provider> {
             Arc::new(OpenAi::new(client.clone(), &p.base_url, key, flavor))
         };
-        match self {
+        Ok(match self {
             ProviderKind::OpenAi => openai(Flavor::OpenAi, key),
             ProviderKind::OpenAiCompatible => openai(Flavor::Compatible, key),
             ProviderKind::Azure => openai(
@@ -93,8 +108,26 @@ impl ProviderKind {
             ),
             ProviderKind::Anthropic => Arc::new(Anthropic::new(client.clone(), &p.base_url, key)),
             ProviderKind::Gemini => Arc::new(Gemini::new(client.clone(), &p.base_url, key)),
-        }
+            ProviderKind::Local => local(p)?,
+        })
     }
+}
+
+/// Load a local model (slow: seconds for large files; logged).
+#[cfg(feature = "local")]
+fn local(p: &ProviderConfig) -> Result<Arc<dyn Provider>, String> {
+    let model = p
+        .local
+        .as_ref()
+        .ok_or_else(|| format!("providers.{}: `kind = \"local\"` needs `path`", p.name))?;
+    let local = super::providers::local::Local::load(&p.name, model)
+        .map_err(|e| format!("providers.{}: {e}", p.name))?;
+    Ok(Arc::new(local))
+}
+
+#[cfg(not(feature = "local"))]
+fn local(p: &ProviderConfig) -> Result<Arc<dyn Provider>, String> {
+    Err(format!("providers.{}.kind: {LOCAL_NOT_BUILT}", p.name))
 }
 
 /// Live providers by config name.
@@ -115,7 +148,7 @@ impl Providers {
                 ),
                 None => None,
             };
-            by_name.insert(name.clone(), p.kind.build(p, key, client));
+            by_name.insert(name.clone(), p.kind.build(p, key, client)?);
         }
         Ok(Providers { by_name })
     }
@@ -145,5 +178,16 @@ mod tests {
         assert!(super::super::prices::builtin(k.family(), "gemini-2.5-flash").is_some());
         let e = ProviderKind::parse("claude").unwrap_err();
         assert!(e.contains("`anthropic`"), "{e}");
+    }
+
+    #[test]
+    fn local_is_available_exactly_when_built_with_the_feature() {
+        assert_eq!(ProviderKind::OpenAi.available(), Ok(()));
+        if cfg!(feature = "local") {
+            assert_eq!(ProviderKind::Local.available(), Ok(()));
+        } else {
+            let err = ProviderKind::Local.available().unwrap_err();
+            assert!(err.contains("--features local"), "{err}");
+        }
     }
 }

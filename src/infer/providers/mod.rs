@@ -2,6 +2,8 @@
 
 pub mod anthropic;
 pub mod gemini;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod openai;
 #[cfg(test)]
 mod test_server;

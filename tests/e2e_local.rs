@@ -1,7 +1,6 @@
 //! `kind = "local"`: config checks in every build, and (with the `local`
-//! feature) a batch run on the real embedded model. The model test needs
-//! the weights at models/SmolLM2-135M-Instruct.Q4_1.gguf and fails without
-//! them: run scripts/fetch-model.sh first.
+//! feature) a batch run on the real embedded model, whose weights are
+//! fetched into models/ on first use.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
@@ -143,14 +142,7 @@ mod with_the_model {
     use std::path::Path;
 
     fn weights() -> std::path::PathBuf {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
-        assert!(
-            path.is_file(),
-            "{} is missing: run scripts/fetch-model.sh to fetch the test model",
-            path.display()
-        );
-        path
+        model_weights()
     }
 
     /// The example's local.toml in a temp copy of the example, with the

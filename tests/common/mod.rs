@@ -368,3 +368,21 @@ pub fn python() -> PathBuf {
     std::fs::write(&stamp, wanted).unwrap();
     py
 }
+
+/// The small GGUF model the local-provider tests run, fetched (and its
+/// sha256 checked) by scripts/fetch-model.sh on first use.
+pub fn model_weights() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if !path.is_file() {
+        let out = Command::new(root.join("scripts/fetch-model.sh"))
+            .output()
+            .expect("cannot run scripts/fetch-model.sh");
+        assert!(
+            out.status.success() && path.is_file(),
+            "scripts/fetch-model.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    path
+}

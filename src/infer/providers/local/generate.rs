@@ -51,6 +51,10 @@ pub struct Session<'m> {
     ctx: LlamaContext<'m>,
     template: ChatTemplate,
     grammars: Grammars,
+    /// The configured window. llama.cpp pads its own (to a multiple of
+    /// 256 in current builds), so the check uses this one, the number the
+    /// user set and the error names.
+    context_size: usize,
 }
 
 fn decode_err(e: impl std::fmt::Display) -> LocalError {
@@ -72,11 +76,13 @@ impl<'m> Session<'m> {
         let ctx = model
             .new_context(backend, params)
             .map_err(|e| LocalError::Context(e.to_string()))?;
+        let context_size = (context_size.get() as usize).min(ctx.n_ctx() as usize);
         Ok(Session {
             model,
             ctx,
             template: ChatTemplate::of(model),
             grammars: Grammars::new(model)?,
+            context_size,
         })
     }
 
@@ -88,7 +94,7 @@ impl<'m> Session<'m> {
         let prompt = self.template.render(self.model, &job.messages)?;
         let vocab = self.model.vocab();
         let tokens = vocab.tokenize(prompt.as_bytes(), true, true);
-        let n_ctx = self.ctx.n_ctx() as usize;
+        let n_ctx = self.context_size;
         if tokens.is_empty() || tokens.len() >= n_ctx {
             return Err(LocalError::PromptTooLong {
                 prompt: tokens.len(),

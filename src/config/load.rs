@@ -16,6 +16,7 @@ use super::raw::{RawConfig, RawModel, RawPipeline, RawProvider, RawServer, RawSt
 use crate::act::sinks::SinkConfig;
 use crate::flags::Flag;
 use crate::infer::RetryPolicy;
+use crate::infer::baseline::Baseline;
 use crate::prompt::PromptTemplate;
 use crate::schema::JsonSchema;
 
@@ -373,6 +374,24 @@ fn check_pipeline(
             }
         }
     }
+    let baseline = match (p.baseline, &output_schema) {
+        (Some(raw), Some(schema)) => match Baseline::load(raw, schema) {
+            Ok(b) => Some(b),
+            Err(problems) => {
+                for (sub, message) in problems {
+                    let mut path = vec![
+                        "pipelines".to_string(),
+                        name.to_string(),
+                        "baseline".to_string(),
+                    ];
+                    path.extend(sub);
+                    r.push(path, message);
+                }
+                None
+            }
+        },
+        _ => None,
+    };
     let mut models = vec![p.model];
     models.extend(p.fallbacks);
     Some(Pipeline {
@@ -390,6 +409,7 @@ fn check_pipeline(
         max_repairs: p.retry.max_repairs.unwrap_or(2),
         request_timeout: p.timeouts.request_ms.map(Duration::from_millis),
         run_timeout: Duration::from_millis(p.timeouts.run_ms.unwrap_or(60_000)),
+        baseline,
         sink: sink.ok()?,
     })
 }

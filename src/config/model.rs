@@ -12,6 +12,7 @@ use crate::act::sinks::SinkConfig;
 use crate::config::SecretRef;
 use crate::error::Error;
 use crate::flags::Flag;
+use crate::infer::baseline::Baseline;
 use crate::infer::prices::Price;
 use crate::infer::tokens::Tokenizer;
 use crate::infer::{ChatMessage, ProviderError, ProviderKind, RetryPolicy, StructuredMode, Usage};
@@ -168,6 +169,8 @@ pub struct Pipeline {
     /// Per provider call; `None` uses the provider's timeout.
     pub request_timeout: Option<Duration>,
     pub run_timeout: Duration,
+    /// Answers when every model failed; `None`: such runs escalate.
+    pub baseline: Option<Baseline>,
     pub sink: SinkConfig,
 }
 

@@ -141,6 +141,8 @@ pub struct RawPipeline {
     pub retry: RawRetry,
     #[serde(default)]
     pub timeouts: RawTimeouts,
+    /// Rules that answer when every model of the chain failed.
+    pub baseline: Option<crate::infer::baseline::RawBaseline>,
     pub sink: RawSink,
 }
 

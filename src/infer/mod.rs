@@ -2,6 +2,7 @@
 //! retries. Providers live in `providers/`, one file or folder each;
 //! `registry.rs` is the one place that lists them.
 
+pub mod baseline;
 mod error;
 pub mod http;
 pub mod prices;

@@ -36,6 +36,19 @@ pub struct Spent {
     pub attempts: u32,
     pub usage: Usage,
     pub cost_micros: u64,
+    /// Each model of the chain that did not answer, and why, in order.
+    pub declined: Vec<serde_json::Value>,
+}
+
+impl Spent {
+    fn decline(&mut self, model: &str, e: &Error) {
+        self.declined.push(json!({"model": model, "error": error_json(e)}));
+    }
+}
+
+/// An error as the audit and the API show it: type, class, message.
+pub fn error_json(e: &Error) -> serde_json::Value {
+    json!({"type": e.type_name(), "class": e.class().as_str(), "message": e.to_string()})
 }
 
 pub async fn call_models(
@@ -59,6 +72,7 @@ pub async fn call_models(
             last_err = Error::Config(format!(
                 "model `{model_name}` or its provider is not available"
             ));
+            spent.decline(model_name, &last_err);
             continue;
         };
         let per_call = p.request_timeout.unwrap_or(provider_cfg.timeout);
@@ -67,9 +81,9 @@ pub async fn call_models(
         if let Err(e) = model.preflight(&messages, p.max_output_tokens) {
             trail.push(
                 "infer",
-                json!({"model": model.name, "status": "skipped",
-                    "error": {"type": e.type_name(), "class": e.class().as_str(), "message": e.to_string()}}),
+                json!({"model": model.name, "status": "skipped", "error": error_json(&e)}),
             );
+            spent.decline(&model.name, &e);
             last_err = e;
             continue;
         }
@@ -137,6 +151,7 @@ pub async fn call_models(
                     if e.falls_back() && !e.class().retryable() {
                         // Too long for this model: a larger one may take it.
                         last_err = e.into();
+                        spent.decline(&model.name, &last_err);
                         break;
                     }
                     if !e.class().retryable() {
@@ -147,6 +162,7 @@ pub async fn call_models(
                     if transient >= p.retry.max_attempts || Instant::now() + delay >= deadline {
                         // Out of attempts or of time for this model: next in the chain.
                         last_err = e.into();
+                        spent.decline(&model.name, &last_err);
                         break;
                     }
                     tokio::time::sleep(delay).await;

@@ -33,18 +33,7 @@ async fn one(rt: Arc<Runtime>, pipeline: Arc<str>, line_no: u64, line: Vec<u8>) 
     };
     match execute(&rt, &pipeline, input).await {
         Ok(r) => (true, json!({"line": line_no, "result": r})),
-        Err(f) => {
-            let mut error = json!({
-                "type": f.error.type_name(),
-                "class": f.error.class().as_str(),
-                "message": f.error.to_string(),
-                "run_id": f.run_id,
-            });
-            if !f.error.field_errors().is_empty() {
-                error["errors"] = json!(f.error.field_errors());
-            }
-            (false, json!({"line": line_no, "error": error}))
-        }
+        Err(f) => (false, json!({"line": line_no, "error": f.to_json()})),
     }
 }
 

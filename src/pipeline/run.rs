@@ -32,6 +32,20 @@ pub struct RunResult {
     pub prompt_sha256: String,
     pub prompt_version: String,
     pub action: Option<Action>,
+    /// Which step of the fallback chain answered.
+    pub answered_by: AnsweredBy,
+    /// The steps before it that did not answer, and why, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub declined: Vec<Value>,
+}
+
+/// The step of the chain (model → cheaper model → baseline rules) that
+/// gave a run its output.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum AnsweredBy {
+    Model { model: String },
+    Baseline { rule: String },
 }
 
 #[derive(Debug, Serialize)]
@@ -47,6 +61,10 @@ pub struct Action {
 pub struct RunFailure {
     pub run_id: Option<String>,
     pub error: Error,
+    /// The run went to the escalation queue for a human.
+    pub escalated: bool,
+    /// Each step of the chain that did not answer, and why.
+    pub declined: Vec<Value>,
 }
 
 impl From<Error> for RunFailure {
@@ -54,7 +72,32 @@ impl From<Error> for RunFailure {
         RunFailure {
             run_id: None,
             error,
+            escalated: false,
+            declined: Vec::new(),
         }
+    }
+}
+
+impl RunFailure {
+    /// The `error` object every interface shows: type, class, message,
+    /// run id, field errors, and whether (and why) the run escalated.
+    pub fn to_json(&self) -> Value {
+        let mut error = json!({
+            "type": self.error.type_name(),
+            "class": self.error.class().as_str(),
+            "message": self.error.to_string(),
+            "run_id": self.run_id,
+        });
+        if !self.error.field_errors().is_empty() {
+            error["errors"] = json!(self.error.field_errors());
+        }
+        if self.escalated {
+            error["escalated"] = json!(true);
+        }
+        if !self.declined.is_empty() {
+            error["declined"] = json!(self.declined);
+        }
+        error
     }
 }
 
@@ -185,19 +228,35 @@ pub async fn execute_streaming(
     );
 
     // Layers 3 and 4: infer, then parse and verify the output.
-    let (answer, spent) =
+    let (answer, mut spent) =
         call_models(rt, &p, &prompt, deadline, &mut trail, progress.as_ref()).await;
-    let answer = match answer {
-        Ok(a) => a,
-        Err(e) => return fail(rt, &p, record, trail, spent, started, e).await,
+    let (redacted_output, answered_by) = match answer {
+        Ok(a) => (a.verified.value, AnsweredBy::Model { model: a.model }),
+        Err(e) => match baseline(&p, &ingested.redacted, &e, &mut trail) {
+            Some(answered) => answered,
+            None => {
+                // No model and no rule could answer: a human finishes it.
+                record.status = if matches!(e, Error::Cancelled) {
+                    "cancelled"
+                } else {
+                    "escalated"
+                }
+                .into();
+                return fail(rt, &p, record, trail, spent, started, e).await;
+            }
+        },
     };
+    let model_name = match &answered_by {
+        AnsweredBy::Model { model } => model.clone(),
+        AnsweredBy::Baseline { .. } => "baseline".to_string(),
+    };
+    let declined = std::mem::take(&mut spent.declined);
 
     // Layer 5: act. The action is built from the verified output with PII
     // put back; the audit sees the redacted form only.
     let t = Instant::now();
-    let redacted_output = answer.verified.value;
     let output = ingested.pii.restore(&redacted_output);
-    let run_info = json!({"id": run_id, "pipeline": p.name, "model": answer.model, "prompt_version": p.prompt.version});
+    let run_info = json!({"id": run_id, "pipeline": p.name, "model": model_name, "prompt_version": p.prompt.version});
     let key = idempotency::key(&p.name, &ingested.event_key, &redacted_output);
     let body = p.sink.body(&input, &output, &run_info);
     trail.push(
@@ -213,14 +272,16 @@ pub async fn execute_streaming(
     rt.metrics.layer(&p.name, "act", t.elapsed());
 
     record.status = "succeeded".into();
-    record.model = Some(answer.model.clone());
+    record.model = Some(model_name.clone());
     record.output = Some(redacted_output);
     let latency_ms = finish(&mut record, &spent, started);
     trail.push(
         "result",
         json!({
             "status": "succeeded",
-            "model": answer.model,
+            "model": model_name,
+            "answered_by": answered_by,
+            "declined": declined,
             "attempts": spent.attempts,
             "usage": spent.usage,
             "cost_micros": spent.cost_micros,
@@ -237,10 +298,7 @@ pub async fn execute_streaming(
         .store
         .commit_run(record, trail.into_entries(), Some(outbox))
         .await
-        .map_err(|e| RunFailure {
-            run_id: None,
-            error: e.into(),
-        })?;
+        .map_err(|e| RunFailure::from(Error::from(e)))?;
     rt.metrics.layer(&p.name, "commit", t.elapsed());
     rt.metrics.run_finished(&p.name, "succeeded");
     if enqueued {
@@ -251,7 +309,7 @@ pub async fn execute_streaming(
         pipeline: p.name.clone(),
         status: "succeeded",
         output,
-        model: answer.model,
+        model: model_name,
         attempts: spent.attempts,
         usage: spent.usage,
         cost_micros: spent.cost_micros,
@@ -263,7 +321,37 @@ pub async fn execute_streaming(
             idempotency_key: key,
             enqueued,
         }),
+        answered_by,
+        declined,
     })
+}
+
+/// The baseline's answer when every model failed, recorded in the trail.
+/// Not for cancelled runs, nor for budget refusals: a run refused for cost
+/// goes to a human, as the budget's owner decided.
+fn baseline(
+    p: &Pipeline,
+    input: &Value,
+    error: &Error,
+    trail: &mut Trail,
+) -> Option<(Value, AnsweredBy)> {
+    let rules = p.baseline.as_ref()?;
+    if matches!(error, Error::Cancelled) || error.class() == crate::error::ErrorClass::Budget {
+        return None;
+    }
+    let t = Instant::now();
+    let answer = rules.answer(input, &p.output_schema);
+    trail.push(
+        "baseline",
+        json!({
+            "because": super::attempts::error_json(error),
+            "rule": answer.as_ref().map(|a| a.rule.clone()),
+            "output": answer.as_ref().map(|a| a.output.clone()),
+            "latency_us": t.elapsed().as_micros() as u64,
+        }),
+    );
+    let a = answer?;
+    Some((a.output, AnsweredBy::Baseline { rule: a.rule }))
 }
 
 fn finish(record: &mut RunRecord, spent: &Spent, started: Instant) -> u64 {
@@ -291,12 +379,14 @@ async fn fail(
     if matches!(error, Error::Cancelled) {
         record.status = "cancelled".into();
     }
+    let escalated = record.status == "escalated";
     record.error_type = Some(error.type_name().to_string());
     record.error_class = Some(error.class().as_str().to_string());
     record.error_message = Some(error.to_string());
     trail.push("result", json!({
         "status": record.status,
-        "error": {"type": error.type_name(), "class": error.class().as_str(), "message": error.to_string()},
+        "error": super::attempts::error_json(&error),
+        "declined": spent.declined,
         "attempts": spent.attempts,
         "usage": spent.usage,
         "cost_micros": spent.cost_micros,
@@ -314,6 +404,8 @@ async fn fail(
             Err(RunFailure {
                 run_id: Some(run_id),
                 error,
+                escalated,
+                declined: spent.declined,
             })
         }
         Err(store) => {
@@ -321,6 +413,8 @@ async fn fail(
             Err(RunFailure {
                 run_id: None,
                 error,
+                escalated: false,
+                declined: spent.declined,
             })
         }
     }

@@ -12,10 +12,7 @@ pub struct ApiError(pub RunFailure);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        ApiError(RunFailure {
-            run_id: None,
-            error: e,
-        })
+        ApiError(RunFailure::from(e))
     }
 }
 
@@ -27,18 +24,10 @@ impl From<RunFailure> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let RunFailure { run_id, error } = self.0;
+        let error = &self.0.error;
         let status =
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut body = json!({"error": {
-            "type": error.type_name(),
-            "class": error.class().as_str(),
-            "message": error.to_string(),
-            "run_id": run_id,
-        }});
-        if !error.field_errors().is_empty() {
-            body["error"]["errors"] = json!(error.field_errors());
-        }
+        let body = json!({"error": self.0.to_json()});
         if status.is_server_error() {
             let run_id = body["error"]["run_id"].as_str().unwrap_or("-");
             tracing::warn!(error_type = error.type_name(), run_id, "{error}");

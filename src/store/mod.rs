@@ -32,7 +32,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct RunRecord {
     pub id: String,
     pub pipeline: String,
-    /// `succeeded`, `failed` or `rejected` (input invalid).
+    /// `succeeded`, `failed`, `escalated` (failed and queued for a human),
+    /// `rejected` (input invalid) or `cancelled`.
     pub status: String,
     pub event_id: Option<String>,
     pub input_sha256: Option<String>,
@@ -50,6 +51,22 @@ pub struct RunRecord {
     pub latency_ms: u64,
     pub created_at: String,
     pub finished_at: String,
+}
+
+/// A run a human must finish (status `escalated`): why it could not be
+/// answered. The redacted input is in the run's audit trail.
+#[derive(Debug, Clone, Serialize)]
+pub struct Escalation {
+    pub run_id: String,
+    pub pipeline: String,
+    pub event_id: Option<String>,
+    pub reason_type: String,
+    pub reason_class: String,
+    pub reason: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    pub created_at: String,
+    pub resolved_at: Option<String>,
 }
 
 /// An audit record to append; the store assigns `seq` and links the hash.
@@ -111,6 +128,9 @@ pub trait RunStore: Send + Sync {
         outbox: Option<NewOutbox>,
     ) -> Result<bool>;
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>>;
+    /// The escalation queue (runs committed with status `escalated`), in
+    /// `status` (`open`/`resolved`; all when `None`), oldest first.
+    async fn escalations(&self, status: Option<&str>, limit: usize) -> Result<Vec<Escalation>>;
 }
 
 #[async_trait::async_trait]

@@ -1,4 +1,5 @@
 pub mod chat;
+pub mod escalations;
 pub mod health;
 pub mod models;
 mod openai_wire;

@@ -88,17 +88,9 @@ fn sse(event: &str, data: &Value) -> Bytes {
 }
 
 fn error_json(f: RunFailure) -> Value {
-    let mut body = json!({"error": {
-        "type": f.error.type_name(),
-        "class": f.error.class().as_str(),
-        "message": f.error.to_string(),
-        "run_id": f.run_id,
-        "status": f.error.status(),
-    }});
-    if !f.error.field_errors().is_empty() {
-        body["error"]["errors"] = json!(f.error.field_errors());
-    }
-    body
+    let mut error = f.to_json();
+    error["status"] = json!(f.error.status());
+    json!({ "error": error })
 }
 
 pub async fn get(

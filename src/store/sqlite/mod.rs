@@ -5,6 +5,7 @@
 
 mod audit;
 mod checkpoint;
+mod escalations;
 mod migrate;
 mod outbox;
 mod runs;
@@ -24,7 +25,7 @@ pub use migrate::pending_migrations;
 use writer::Op;
 
 use super::{
-    AuditEntry, AuditStore, DeliveryOutcome, NewOutbox, OutboxItem, OutboxStore, Result, RunRecord,
+    AuditEntry, AuditStore, DeliveryOutcome, Escalation, NewOutbox, OutboxItem, OutboxStore, Result, RunRecord,
     RunStore, Store, StoreError, StoredAudit,
 };
 use crate::config::{StoreConfig, Synchronous};
@@ -121,6 +122,12 @@ impl RunStore for SqliteStore {
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>> {
         let id = id.to_string();
         self.read(move |c| runs::get(c, &id)).await
+    }
+
+    async fn escalations(&self, status: Option<&str>, limit: usize) -> Result<Vec<Escalation>> {
+        let status = status.map(str::to_string);
+        self.read(move |c| escalations::list(c, status.as_deref(), limit))
+            .await
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{audit, outbox, runs};
+use super::{audit, escalations, outbox, runs};
 use crate::store::{
     AuditEntry, DeliveryOutcome, NewOutbox, OutboxItem, Result, RunRecord, StoreError,
 };
@@ -149,6 +149,9 @@ fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: &Op) -> Outcome 
             ..
         } => Outcome::Bool((|| {
             runs::insert(tx, run)?;
+            if run.status == "escalated" {
+                escalations::insert(tx, run)?;
+            }
             audit::append(tx, head, entries)?;
             match ob {
                 Some(ob) => outbox::insert(tx, &run.id, ob),

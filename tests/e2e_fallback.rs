@@ -1,0 +1,163 @@
+//! The end of the fallback chain, through the real binaries: when every
+//! model fails, the baseline rules answer (and say why the models did not);
+//! when no rule matches, the run goes to the escalation queue.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn post(st: &Stack, body: &Value) -> (u16, Value) {
+    let resp = client()
+        .post(format!("{}/v1/pipelines/triage/runs", st.server.url))
+        .json(body)
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap())
+}
+
+fn escalations(st: &Stack, query: &str) -> Vec<Value> {
+    let v: Value = client()
+        .get(format!("{}/v1/admin/escalations{query}", st.server.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    v["escalations"].as_array().unwrap().clone()
+}
+
+#[test]
+fn when_every_model_fails_a_baseline_rule_answers_and_the_response_says_why() {
+    let st = stack("503=100%", 0);
+    let (status, body) = post(&st, &ticket("T-7001", "My card was charged twice."));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["answered_by"],
+        json!({"step": "baseline", "rule": "billing"})
+    );
+    assert_eq!(body["model"], "baseline");
+    assert_eq!(
+        body["output"],
+        json!({"category": "billing", "priority": "normal", "summary": "Charged twice"})
+    );
+    // Both models were tried, in chain order, and each says why it did not answer.
+    let declined = body["declined"].as_array().unwrap();
+    let models: Vec<&str> = declined
+        .iter()
+        .map(|d| d["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(models, ["small", "large"], "{body}");
+    for d in declined {
+        assert_eq!(d["error"]["class"], "transient", "{d}");
+    }
+    // The action is delivered like any other.
+    let d = st.sink.wait_for("the baseline's delivery", |d| !d.is_empty());
+    assert_eq!(d[0].body["category"], "billing");
+
+    // The audit holds a baseline record between the model attempts and the result.
+    let run_id = body["run_id"].as_str().unwrap();
+    let run: Value = client()
+        .get(format!("{}/v1/runs/{run_id}", st.server.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let layers: Vec<&str> = run["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["layer"].as_str().unwrap())
+        .collect();
+    let baseline_at = layers.iter().position(|l| *l == "baseline").unwrap();
+    assert!(layers[..baseline_at].contains(&"infer"), "{layers:?}");
+    assert_eq!(layers.last(), Some(&"result"), "{layers:?}");
+    let record = &run["layers"][baseline_at]["record"];
+    assert_eq!(record["rule"], "billing");
+    assert_eq!(record["because"]["class"], "transient");
+    assert!(escalations(&st, "").is_empty());
+}
+
+#[test]
+fn when_no_rule_matches_the_run_is_escalated_with_its_reason() {
+    let st = stack("503=100%", 0);
+    let mut t = ticket("T-7002", "Just saying hello.");
+    t["subject"] = json!("Greetings");
+    let (status, body) = post(&st, &t);
+    assert_eq!(status, 503, "{body}");
+    let error = &body["error"];
+    assert_eq!(error["escalated"], true, "{body}");
+    assert_eq!(error["class"], "transient");
+    assert_eq!(error["declined"].as_array().unwrap().len(), 2, "{body}");
+    let run_id = error["run_id"].as_str().unwrap();
+
+    let open = escalations(&st, "");
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["run_id"], run_id);
+    assert_eq!(open[0]["pipeline"], "triage");
+    assert_eq!(open[0]["event_id"], "T-7002");
+    assert_eq!(open[0]["reason_class"], "transient");
+    assert_eq!(open[0]["status"], "open");
+    assert_eq!(escalations(&st, "?status=resolved").len(), 0);
+    assert_eq!(escalations(&st, "?status=all").len(), 1);
+    // Nothing was sent to the helpdesk.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(st.sink.deliveries().is_empty());
+
+    let run: Value = client()
+        .get(format!("{}/v1/runs/{run_id}", st.server.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(run["run"]["status"], "escalated");
+
+    let bad = client()
+        .get(format!(
+            "{}/v1/admin/escalations?status=closed",
+            st.server.url
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+}
+
+#[test]
+fn a_baseline_that_breaks_the_output_schema_fails_check_with_file_line_and_key() {
+    let ws = Workspace::triage("http://127.0.0.1:1", "http://127.0.0.1:1/x");
+    ws.append(
+        r#"
+[[pipelines.triage.baseline.rules]]
+name = "broken"
+when = { "/subject" = "(unclosed" }
+output = { category = "spam", priority = "low", summary = "x" }
+"#,
+    );
+    let out = seam(&["check", "--config", ws.config().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = ws.config();
+    let file = file.to_str().unwrap();
+    assert!(
+        err.contains(&format!(
+            "{file}:{}: pipelines.triage.baseline.rules.3.when./subject: not a valid regex",
+            line_of(&ws, "(unclosed")
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("pipelines.triage.baseline.rules.3.output: does not satisfy the output schema at `/category`"),
+        "{err}"
+    );
+}
+
+/// 1-based line of the first line of the config containing `needle`.
+fn line_of(ws: &Workspace, needle: &str) -> usize {
+    ws.config_str()
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap()
+        + 1
+}

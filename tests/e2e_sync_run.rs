@@ -250,10 +250,15 @@ fn fenced_output_is_accepted_after_stripping() {
 fn exhausted_provider_answers_a_classed_error_with_run_id() {
     let st = stack("503=100%", 0);
     let (server, sink) = (&st.server, &st.sink);
-    let (status, body) = run(server, &ticket("T-5", "Anything"));
+    // A subject no baseline rule matches: the run ends with the error and
+    // goes to the escalation queue.
+    let mut t = ticket("T-5", "Anything");
+    t["subject"] = json!("A question");
+    let (status, body) = run(server, &t);
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["type"], "provider_overloaded");
     assert_eq!(body["error"]["class"], "transient");
+    assert_eq!(body["error"]["escalated"], true);
     assert!(body["error"]["run_id"].is_string());
     // Primary and fallback were each tried max_attempts (3) times.
     let layers = audit_layers(server, body["error"]["run_id"].as_str().unwrap());

@@ -12,7 +12,7 @@ use super::progress::Progress;
 use super::record::Trail;
 use crate::act::idempotency;
 use crate::config::Pipeline;
-use crate::error::Error;
+use crate::error::{Error, ErrorClass};
 use crate::flags::Flag;
 use crate::infer::Usage;
 use crate::store::{NewOutbox, RunRecord};
@@ -326,9 +326,11 @@ pub async fn execute_streaming(
     })
 }
 
-/// The baseline's answer when every model failed, recorded in the trail.
-/// Not for cancelled runs, nor for budget refusals: a run refused for cost
-/// goes to a human, as the budget's owner decided.
+/// The baseline's answer when every model failed for a transient reason
+/// (unavailable, rate-limited, timed out) or gave output that failed its
+/// checks, recorded in the trail. A budget refusal goes to a human, as the
+/// budget's owner decided; so do a safety refusal and a configuration error
+/// (a rejected key or request), which must be seen, not papered over.
 fn baseline(
     p: &Pipeline,
     input: &Value,
@@ -336,7 +338,9 @@ fn baseline(
     trail: &mut Trail,
 ) -> Option<(Value, AnsweredBy)> {
     let rules = p.baseline.as_ref()?;
-    if matches!(error, Error::Cancelled) || error.class() == crate::error::ErrorClass::Budget {
+    if matches!(error, Error::Cancelled)
+        || !matches!(error.class(), ErrorClass::Transient | ErrorClass::Data)
+    {
         return None;
     }
     let t = Instant::now();

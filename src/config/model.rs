@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::act::sinks::SinkConfig;
+use crate::budget::anomaly::DailyCostRule;
+use crate::budget::{BudgetRule, RunLimits};
 use crate::config::SecretRef;
 use crate::error::Error;
 use crate::flags::Flag;
@@ -27,6 +29,10 @@ pub struct Config {
     pub providers: BTreeMap<String, Arc<ProviderConfig>>,
     pub models: BTreeMap<String, Arc<ModelConfig>>,
     pub pipelines: BTreeMap<String, Arc<Pipeline>>,
+    /// `[[budgets]]`, in file order.
+    pub budgets: Vec<BudgetRule>,
+    /// `[alerts.daily_cost]` (defaults when absent).
+    pub daily_cost: DailyCostRule,
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +174,8 @@ pub struct Pipeline {
     /// Per provider call; `None` uses the provider's timeout.
     pub request_timeout: Option<Duration>,
     pub run_timeout: Duration,
+    /// `[pipelines.NAME.limits]`: calls and money one run may use.
+    pub limits: RunLimits,
     pub sink: SinkConfig,
 }
 

@@ -5,11 +5,18 @@ use rusqlite::Connection;
 use crate::store::Result;
 
 /// (version, name, SQL), in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "budgets",
+        include_str!("../../../migrations/sqlite/0002_budgets.sql"),
+    ),
+];
 
 fn applied(conn: &Connection) -> Result<Vec<i64>> {
     conn.execute_batch(

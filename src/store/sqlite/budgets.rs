@@ -94,6 +94,17 @@ pub fn reserve(tx: &Transaction<'_>, req: &ReserveRequest, now: &str) -> Result<
             return Ok(ReserveOutcome::Refused(row));
         }
     }
+    tx.prepare_cached(
+        "INSERT INTO budget_reservations (id, amount_micros, status, created_at, created_ms, expires_ms)
+         VALUES (?1, ?2, 'open', ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        req.id,
+        amount,
+        now,
+        crate::clock::now_ms(),
+        req.expires_ms
+    ])?;
     for (k, _) in &req.rows {
         tx.prepare_cached(&format!(
             "UPDATE budget_ledger SET reserved_micros = reserved_micros + ?6, updated_at = ?7 WHERE {KEY_WHERE}"
@@ -120,17 +131,6 @@ pub fn reserve(tx: &Transaction<'_>, req: &ReserveRequest, now: &str) -> Result<
             k.period_key
         ])?;
     }
-    tx.prepare_cached(
-        "INSERT INTO budget_reservations (id, amount_micros, status, created_at, created_ms, expires_ms)
-         VALUES (?1, ?2, 'open', ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        req.id,
-        amount,
-        now,
-        crate::clock::now_ms(),
-        req.expires_ms
-    ])?;
     Ok(ReserveOutcome::Reserved)
 }
 

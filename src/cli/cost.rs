@@ -30,9 +30,9 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), String> {
     Ok(())
 }
 
-/// Columns padded to their widest cell; the first left-aligned, the rest
-/// (numbers) right-aligned.
-fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+/// Columns padded to their widest cell; the first `left` left-aligned
+/// (names), the rest (numbers) right-aligned.
+fn table(headers: &[&str], rows: &[Vec<String>], left: usize) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -47,7 +47,7 @@ fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
             .enumerate()
             .map(|(i, c)| {
                 let w = widths.get(i).copied().unwrap_or(0);
-                if i == 0 {
+                if i < left {
                     format!("{c:<w$}")
                 } else {
                     format!("{c:>w$}")
@@ -79,6 +79,7 @@ fn lines_table(what: &str, lines: &[Line]) -> String {
     table(
         &[what, "runs", "input tokens", "output tokens", "cost"],
         &rows,
+        1,
     )
 }
 
@@ -98,6 +99,7 @@ fn models_table(models: &[ModelSpend]) -> String {
     table(
         &["model", "calls", "input tokens", "output tokens", "cost"],
         &rows,
+        1,
     )
 }
 
@@ -265,7 +267,8 @@ pub async fn project(
                 "month p50",
                 "month p95"
             ],
-            &rows
+            &rows,
+            2
         )
     );
     Ok(ExitCode::SUCCESS)

@@ -136,7 +136,13 @@ fn report_and_projection_match_the_stored_runs() {
     let n = 250_000u64;
     let per_month = n.to_string();
     let p = json_of(&[
-        "cost", "project", "--config", &config, "--per-month", &per_month, "--json",
+        "cost",
+        "project",
+        "--config",
+        &config,
+        "--per-month",
+        &per_month,
+        "--json",
     ]);
     let inputs: Vec<u64> = usage.iter().map(|u| u.0).collect();
     let outputs: Vec<u64> = usage.iter().map(|u| u.1).collect();
@@ -149,31 +155,66 @@ fn report_and_projection_match_the_stored_runs() {
     let models = p["models"].as_array().unwrap();
     assert_eq!(models.len(), 2, "every declared model by default");
     // The example's prices: small 0.15/0.60 $, large 2.50/10.00 $ per Mtok.
-    for (m, (pin, pout)) in [("small", (150_000u64, 600_000u64)), ("large", (2_500_000, 10_000_000))] {
+    for (m, (pin, pout)) in [
+        ("small", (150_000u64, 600_000u64)),
+        ("large", (2_500_000, 10_000_000)),
+    ] {
         let row = models.iter().find(|x| x["model"] == m).unwrap();
         let want = |i: &str, o: &str| {
             let i = t[i].as_u64().unwrap() as u128 * n as u128 * pin as u128;
             let o = t[o].as_u64().unwrap() as u128 * n as u128 * pout as u128;
             ((i + o).div_ceil(1_000_000)) as u64
         };
-        assert_eq!(row["per_month_p50_micros"], want("input_p50", "output_p50"), "{m}");
-        assert_eq!(row["per_month_p95_micros"], want("input_p95", "output_p95"), "{m}");
+        assert_eq!(
+            row["per_month_p50_micros"],
+            want("input_p50", "output_p50"),
+            "{m}"
+        );
+        assert_eq!(
+            row["per_month_p95_micros"],
+            want("input_p95", "output_p95"),
+            "{m}"
+        );
     }
     assert_eq!(models[0]["model"], "small", "cheapest first");
 
     let text = text_of(&[
-        "cost", "project", "--config", &config, "--per-month", "1000", "--model", "large",
+        "cost",
+        "project",
+        "--config",
+        &config,
+        "--per-month",
+        "1000",
+        "--model",
+        "large",
     ]);
     assert!(text.contains("from 24 observed run(s)"), "{text}");
-    assert!(text.contains("large") && !text.contains("gpt-4o-mini"), "{text}");
+    assert!(
+        text.contains("large") && !text.contains("gpt-4o-mini"),
+        "{text}"
+    );
 
     let bad = seam(&[
-        "cost", "project", "--config", &config, "--per-month", "10", "--model", "nope",
+        "cost",
+        "project",
+        "--config",
+        &config,
+        "--per-month",
+        "10",
+        "--model",
+        "nope",
     ]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("model `nope` is not declared"));
     let none = seam(&[
-        "cost", "project", "--config", &config, "--per-month", "10", "--pipeline", "other",
+        "cost",
+        "project",
+        "--config",
+        &config,
+        "--per-month",
+        "10",
+        "--pipeline",
+        "other",
     ]);
     assert!(!none.status.success());
     assert!(String::from_utf8_lossy(&none.stderr).contains("no runs with token usage"));
@@ -231,7 +272,11 @@ limit_micros = 90000000
         }
     }
     let check = json_of(&["cost", "check", "--config", &config, "--json"]);
-    assert_eq!(check["findings"].as_array().unwrap().len(), 0, "nothing today yet");
+    assert_eq!(
+        check["findings"].as_array().unwrap().len(),
+        0,
+        "nothing today yet"
+    );
     // Today: twenty runs, far over three times one run a day.
     run_ok(&ws, &tickets(&ws, 3000, 20));
 
@@ -282,7 +327,10 @@ limit_micros = 90000000
         ),
         "{metrics}"
     );
-    assert!(metrics.contains("seam_cost_alerts_total{pipeline=\"triage\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("seam_cost_alerts_total{pipeline=\"triage\"} 1"),
+        "{metrics}"
+    );
     drop(server);
 
     // On demand: the same finding, already open, not raised twice.
@@ -294,7 +342,9 @@ limit_micros = 90000000
     let report = text_of(&["cost", "report", "--config", &config]);
     assert!(report.contains("open alerts: 1"), "{report}");
     assert!(report.contains("pipeline \"triage\" spent"), "{report}");
-    let json = json_of(&["cost", "report", "--config", &config, "--json", "--by", "day"]);
+    let json = json_of(&[
+        "cost", "report", "--config", &config, "--json", "--by", "day",
+    ]);
     assert_eq!(json["by_day"].as_array().unwrap().len(), 4);
     assert!(json.get("by_pipeline").is_none());
     assert_eq!(json["open_alerts"].as_array().unwrap().len(), 1);
@@ -375,14 +425,38 @@ limit_micros = 20
             + 1
     };
     for expected in [
-        format!("{file}:{}: pipelines.triage.limits.max_calls_per_run: must be at least 1", at("max_calls_per_run = 0")),
-        format!("{file}:{}: alerts.daily_cost.factor: 0.5 must be between 1 and 1000", at("factor = 0.5")),
-        format!("{file}:{}: budgets.0.scope: `team` is not one of `pipeline`, `tenant`, `global`", at("scope = \"team\"")),
-        format!("{file}:{}: budgets.1.period: `week` is not one of `day`, `month`", at("period = \"week\"")),
-        format!("{file}:{}: budgets.2: a tenant budget needs `name`", header(2)),
-        format!("{file}:{}: budgets.3.limit_micros:", at("limit_micros = -5")),
-        format!("{file}:{}: budgets.4.colour: unknown field `colour`", at("colour = \"red\"")),
-        format!("{file}:{}: budgets.6: duplicate budget: budgets.5 already limits pipeline `triage` per month", header(6)),
+        format!(
+            "{file}:{}: pipelines.triage.limits.max_calls_per_run: must be at least 1",
+            at("max_calls_per_run = 0")
+        ),
+        format!(
+            "{file}:{}: alerts.daily_cost.factor: 0.5 must be between 1 and 1000",
+            at("factor = 0.5")
+        ),
+        format!(
+            "{file}:{}: budgets.0.scope: `team` is not one of `pipeline`, `tenant`, `global`",
+            at("scope = \"team\"")
+        ),
+        format!(
+            "{file}:{}: budgets.1.period: `week` is not one of `day`, `month`",
+            at("period = \"week\"")
+        ),
+        format!(
+            "{file}:{}: budgets.2: a tenant budget needs `name`",
+            header(2)
+        ),
+        format!(
+            "{file}:{}: budgets.3.limit_micros:",
+            at("limit_micros = -5")
+        ),
+        format!(
+            "{file}:{}: budgets.4.colour: unknown field `colour`",
+            at("colour = \"red\"")
+        ),
+        format!(
+            "{file}:{}: budgets.6: duplicate budget: budgets.5 already limits pipeline `triage` per month",
+            header(6)
+        ),
     ] {
         assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
     }

@@ -248,7 +248,11 @@ mod tests {
         assert_eq!(found[0].history_days, 30);
         assert_eq!(found[1].baseline_micros, 500_000);
         assert_eq!(found[1].history_days, 2);
-        assert!(found[0].message(&rule).contains("3.5x"), "{}", found[0].message(&rule));
+        assert!(
+            found[0].message(&rule).contains("3.5x"),
+            "{}",
+            found[0].message(&rule)
+        );
         // Days outside the window do not count: a huge spend 31 days ago.
         let mut old = spends.clone();
         old.push(spend("steady", "2026-10-23", 900_000_000));
@@ -258,7 +262,10 @@ mod tests {
             .collect();
         assert_eq!(names, ["triage", "young"]);
         // Exactly 3x is not over 3x.
-        let exact = [spend("p", "2026-11-22", 1_000_000), spend("p", "2026-11-23", 3_000_000)];
+        let exact = [
+            spend("p", "2026-11-22", 1_000_000),
+            spend("p", "2026-11-23", 3_000_000),
+        ];
         let first: BTreeMap<String, Day> = [("p".to_string(), d("2026-11-22"))].into();
         assert!(evaluate(&rule, day, &exact, &first).is_empty());
     }

@@ -103,7 +103,14 @@ mod tests {
         for text in ["1970-01-01", "2000-02-29", "2026-11-23", "2100-12-31"] {
             assert_eq!(Day::parse(text).unwrap().to_string(), text);
         }
-        for bad in ["2026-02-29", "2026-13-01", "2026-00-10", "26-01-01", "2026-1-01", "x"] {
+        for bad in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "26-01-01",
+            "2026-1-01",
+            "x",
+        ] {
             assert!(Day::parse(bad).is_err(), "{bad}");
         }
         let d = Day::parse("2024-02-28").unwrap();
@@ -119,6 +126,9 @@ mod tests {
         // 2026-11-23T23:59:59Z and one second later.
         let t = UNIX_EPOCH + Duration::from_secs(1_795_478_399);
         assert_eq!(Day::of(t).to_string(), "2026-11-23");
-        assert_eq!(Day::of(t + Duration::from_secs(1)).to_string(), "2026-11-24");
+        assert_eq!(
+            Day::of(t + Duration::from_secs(1)).to_string(),
+            "2026-11-24"
+        );
     }
 }

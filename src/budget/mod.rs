@@ -126,7 +126,11 @@ pub struct BudgetStatus {
 }
 
 impl Budgets {
-    pub fn new(rules: Vec<BudgetRule>, store: Arc<dyn BudgetStore>, metrics: Arc<Metrics>) -> Budgets {
+    pub fn new(
+        rules: Vec<BudgetRule>,
+        store: Arc<dyn BudgetStore>,
+        metrics: Arc<Metrics>,
+    ) -> Budgets {
         Budgets {
             rules,
             store,

@@ -110,7 +110,10 @@ mod tests {
         ];
         let p = by_cost(group(&rows, |r| r.pipeline.clone()));
         assert_eq!(p[0].key, "b");
-        assert_eq!((p[1].key.as_str(), p[1].cost_micros, p[1].runs), ("a", 6, 2));
+        assert_eq!(
+            (p[1].key.as_str(), p[1].cost_micros, p[1].runs),
+            ("a", 6, 2)
+        );
         let d = group(&rows, |r| r.day.clone());
         assert_eq!(d[0].key, "2026-11-01");
         assert_eq!(d[0].cost_micros, 8);

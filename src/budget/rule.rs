@@ -137,12 +137,27 @@ mod tests {
 
     #[test]
     fn subjects_by_scope_and_name() {
-        assert_eq!(rule(Scope::Pipeline, "triage").subject("acme", "triage"), Some("triage"));
-        assert_eq!(rule(Scope::Pipeline, "triage").subject("acme", "other"), None);
-        assert_eq!(rule(Scope::Pipeline, "*").subject("acme", "other"), Some("other"));
-        assert_eq!(rule(Scope::Tenant, "acme").subject("acme", "x"), Some("acme"));
+        assert_eq!(
+            rule(Scope::Pipeline, "triage").subject("acme", "triage"),
+            Some("triage")
+        );
+        assert_eq!(
+            rule(Scope::Pipeline, "triage").subject("acme", "other"),
+            None
+        );
+        assert_eq!(
+            rule(Scope::Pipeline, "*").subject("acme", "other"),
+            Some("other")
+        );
+        assert_eq!(
+            rule(Scope::Tenant, "acme").subject("acme", "x"),
+            Some("acme")
+        );
         assert_eq!(rule(Scope::Tenant, "acme").subject("globex", "x"), None);
-        assert_eq!(rule(Scope::Tenant, "*").subject("globex", "x"), Some("globex"));
+        assert_eq!(
+            rule(Scope::Tenant, "*").subject("globex", "x"),
+            Some("globex")
+        );
         assert_eq!(rule(Scope::Global, "*").subject("a", "b"), Some("*"));
         let day = Day::parse("2026-11-23").unwrap();
         let k = rule(Scope::Tenant, "*").key("globex", day);

@@ -123,7 +123,10 @@ mod tests {
         b.settle(50);
         let e = b.charge(0).unwrap_err();
         assert!(
-            matches!(e, Error::RunBudgetExceeded(RunLimitRefusal::Calls { limit: 3, made: 3 })),
+            matches!(
+                e,
+                Error::RunBudgetExceeded(RunLimitRefusal::Calls { limit: 3, made: 3 })
+            ),
             "{e:?}"
         );
         assert_eq!(b.spent_micros(), 1_000);

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::args::CostBy;
+use crate::budget::Day;
 use crate::budget::anomaly;
 use crate::budget::projection::{self, Projection};
 use crate::budget::report::{self, CostReport, Line, usd};
-use crate::budget::Day;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Alert, CostStore, ModelSpend};
 
@@ -206,7 +206,9 @@ pub async fn project(
     let Some(stats) = projection::token_stats(&samples) else {
         return Err(format!(
             "no runs with token usage stored{}{}: nothing to project from yet",
-            pipeline.map(|p| format!(" for pipeline `{p}`")).unwrap_or_default(),
+            pipeline
+                .map(|p| format!(" for pipeline `{p}`"))
+                .unwrap_or_default(),
             since.map(|d| format!(" since {d}")).unwrap_or_default(),
         ));
     };
@@ -232,7 +234,9 @@ pub async fn project(
     println!(
         "monthly cost at {per_month} run(s) a month, from {} observed run(s){}{}",
         stats.runs,
-        pipeline.map(|p| format!(" of pipeline {p}")).unwrap_or_default(),
+        pipeline
+            .map(|p| format!(" of pipeline {p}"))
+            .unwrap_or_default(),
         since.map(|d| format!(" since {d}")).unwrap_or_default(),
     );
     println!(
@@ -290,7 +294,11 @@ pub async fn check(path: &Path, day_text: Option<&str>, json: bool) -> Result<Ex
     for f in &findings {
         println!(
             "{} pipeline {}: {} on {} against an average of {} over {} day(s)",
-            if f.new { "ALERT raised" } else { "alert already open" },
+            if f.new {
+                "ALERT raised"
+            } else {
+                "alert already open"
+            },
             f.pipeline,
             usd(f.observed_micros),
             f.day,

@@ -33,7 +33,9 @@ pub(super) fn check_budget(
         (Scope::Global, Some(n)) => {
             r.at(
                 &key("name"),
-                format!("a global budget counts everything; omit `name` or set it to \"*\", not `{n}`"),
+                format!(
+                    "a global budget counts everything; omit `name` or set it to \"*\", not `{n}`"
+                ),
             );
             return None;
         }
@@ -57,7 +59,9 @@ pub(super) fn check_budget(
         {
             r.at(
                 &key("name"),
-                format!("pipeline `{n}` is not declared in [pipelines] (use \"*\" for each pipeline)"),
+                format!(
+                    "pipeline `{n}` is not declared in [pipelines] (use \"*\" for each pipeline)"
+                ),
             );
             return None;
         }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::locate::Locator;
 use super::budgets::{check_alerts, check_budget, check_limits};
+use super::locate::Locator;
 use super::model::{Config, Pipeline, ServerConfig, StoreConfig, Synchronous};
 use super::providers::{check_model, check_provider};
 use super::raw::{

@@ -34,10 +34,9 @@ pub async fn alerts(
         "open" => true,
         "all" => false,
         other => {
-            return Err(Error::BadRequest(format!(
-                "status `{other}` is not one of `open`, `all`"
-            ))
-            .into());
+            return Err(
+                Error::BadRequest(format!("status `{other}` is not one of `open`, `all`")).into(),
+            );
         }
     };
     let alerts = rt.store.alerts(open_only).await.map_err(Error::from)?;

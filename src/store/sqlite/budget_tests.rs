@@ -95,7 +95,11 @@ async fn concurrent_reservations_never_pass_the_limit_nor_refuse_falsely() {
     assert_eq!(day.spent_micros, 0);
     assert_eq!(day.refusals, 358);
     let global = row(&store, "global", "*", "month").await;
-    assert_eq!(global.reserved_micros, 142 * 7, "the global budget holds the same calls");
+    assert_eq!(
+        global.reserved_micros,
+        142 * 7,
+        "the global budget holds the same calls"
+    );
 
     // Settle concurrently, each at less than its estimate.
     let settles: Vec<_> = held
@@ -169,12 +173,22 @@ async fn a_call_reserves_on_every_scope_or_on_none() {
         "{msg}"
     );
     // Refused by the tenant: the pipeline budget holds nothing for it.
-    assert_eq!(row(&store, "pipeline", "triage", "day").await.reserved_micros, 40);
+    assert_eq!(
+        row(&store, "pipeline", "triage", "day")
+            .await
+            .reserved_micros,
+        40
+    );
     // Another tenant has its own row under `*`.
     let g = b.reserve("globex", "triage", 50).await.unwrap();
     let e = b.reserve("initech", "triage", 20).await.err().unwrap();
     assert!(e.to_string().contains("pipeline \"triage\" per day"), "{e}");
-    assert_eq!(row(&store, "tenant", "initech", "day").await.reserved_micros, 0);
+    assert_eq!(
+        row(&store, "tenant", "initech", "day")
+            .await
+            .reserved_micros,
+        0
+    );
     // Actual above the estimate is counted as it was.
     a.settle(45).await.unwrap();
     g.settle(0).await.unwrap();
@@ -212,9 +226,18 @@ async fn reservations_of_a_dead_process_are_counted_at_their_estimate() {
             rows: rows.clone(),
             expires_ms: crate::clock::now_ms() + 3_600_000,
         };
-        assert_eq!(store.reserve(r("a", 300)).await.unwrap(), ReserveOutcome::Reserved);
-        assert_eq!(store.reserve(r("b", 200)).await.unwrap(), ReserveOutcome::Reserved);
-        assert_eq!(store.settle("a", 100).await.unwrap(), SettleOutcome::Settled);
+        assert_eq!(
+            store.reserve(r("a", 300)).await.unwrap(),
+            ReserveOutcome::Reserved
+        );
+        assert_eq!(
+            store.reserve(r("b", 200)).await.unwrap(),
+            ReserveOutcome::Reserved
+        );
+        assert_eq!(
+            store.settle("a", 100).await.unwrap(),
+            SettleOutcome::Settled
+        );
         // The process "dies" holding b.
     }
     let store = SqliteStore::open(&config(&dir)).unwrap();
@@ -225,7 +248,10 @@ async fn reservations_of_a_dead_process_are_counted_at_their_estimate() {
         store.settle("b", 150).await.unwrap(),
         SettleOutcome::CorrectedAfterExpiry
     );
-    assert_eq!(store.settle("b", 150).await.unwrap(), SettleOutcome::Unknown);
+    assert_eq!(
+        store.settle("b", 150).await.unwrap(),
+        SettleOutcome::Unknown
+    );
     let day = row(&store, "pipeline", "triage", "day").await;
     assert_eq!((day.spent_micros, day.reserved_micros), (250, 0));
 }
@@ -249,7 +275,10 @@ async fn sweeps_count_expired_holds_and_dropped_reservations_settle() {
     let day = row(&store, "pipeline", "triage", "day").await;
     assert_eq!((day.spent_micros, day.reserved_micros), (100, 100));
 
-    let b = budgets(&store, vec![rule(Scope::Pipeline, "triage", Period::Day, 1_000)]);
+    let b = budgets(
+        &store,
+        vec![rule(Scope::Pipeline, "triage", Period::Day, 1_000)],
+    );
     let r = b
         .reserve_for("default", "triage", 250, Duration::from_secs(60))
         .await
@@ -265,7 +294,14 @@ async fn sweeps_count_expired_holds_and_dropped_reservations_settle() {
     assert!(b.reserve("default", "triage", 550).await.is_ok());
 }
 
-fn run(id: &str, pipeline: &str, tenant: &str, created_at: &str, tokens: (u64, u64), cost: u64) -> RunRecord {
+fn run(
+    id: &str,
+    pipeline: &str,
+    tenant: &str,
+    created_at: &str,
+    tokens: (u64, u64),
+    cost: u64,
+) -> RunRecord {
     RunRecord {
         id: id.into(),
         pipeline: pipeline.into(),
@@ -306,16 +342,36 @@ async fn cost_read_outs_and_deduplicated_alerts() {
     // r1 fell back from small (paid 3) to large (paid 30).
     store
         .commit_run(
-            run("r1", "triage", "acme", "2026-11-20T10:00:00.000Z", (20, 4), 33),
-            vec![infer("r1", "small", "ok", 3), infer("r1", "large", "ok", 30)],
+            run(
+                "r1",
+                "triage",
+                "acme",
+                "2026-11-20T10:00:00.000Z",
+                (20, 4),
+                33,
+            ),
+            vec![
+                infer("r1", "small", "ok", 3),
+                infer("r1", "large", "ok", 30),
+            ],
             None,
         )
         .await
         .unwrap();
     store
         .commit_run(
-            run("r2", "triage", "default", "2026-11-21T10:00:00.000Z", (10, 2), 30),
-            vec![infer("r2", "small", "error", 0), infer("r2", "large", "ok", 30)],
+            run(
+                "r2",
+                "triage",
+                "default",
+                "2026-11-21T10:00:00.000Z",
+                (10, 2),
+                30,
+            ),
+            vec![
+                infer("r2", "small", "error", 0),
+                infer("r2", "large", "ok", 30),
+            ],
             None,
         )
         .await
@@ -323,7 +379,14 @@ async fn cost_read_outs_and_deduplicated_alerts() {
     // A chat completion: no infer records, counted by its model.
     store
         .commit_run(
-            run("r3", "chat.completions", "acme", "2026-11-21T11:00:00.000Z", (5, 5), 7),
+            run(
+                "r3",
+                "chat.completions",
+                "acme",
+                "2026-11-21T11:00:00.000Z",
+                (5, 5),
+                7,
+            ),
             Vec::new(),
             None,
         )
@@ -342,7 +405,11 @@ async fn cost_read_outs_and_deduplicated_alerts() {
     let large = models.iter().find(|m| m.model == "large").unwrap();
     assert_eq!((large.calls, large.cost_micros), (3, 67));
     let small = models.iter().find(|m| m.model == "small").unwrap();
-    assert_eq!((small.calls, small.cost_micros), (1, 3), "failed calls are not spend");
+    assert_eq!(
+        (small.calls, small.cost_micros),
+        (1, 3),
+        "failed calls are not spend"
+    );
 
     let mut usage = store.run_usage(Some("triage".into()), None).await.unwrap();
     usage.sort_unstable();

@@ -17,7 +17,8 @@ fn micros(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(|_| StoreError::Database(format!("amount {v} µ$ is out of range")))
 }
 
-const KEY_WHERE: &str = "scope = ?1 AND name = ?2 AND subject = ?3 AND period = ?4 AND period_key = ?5";
+const KEY_WHERE: &str =
+    "scope = ?1 AND name = ?2 AND subject = ?3 AND period = ?4 AND period_key = ?5";
 
 fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerRow> {
     Ok(LedgerRow {
@@ -199,8 +200,10 @@ pub fn expire(tx: &Transaction<'_>, due_ms: i64, now_ms: i64, now: &str) -> Resu
            (SELECT id FROM budget_reservations WHERE status = 'expired' AND expires_ms <= ?1)",
     )?
     .execute([old])?;
-    tx.prepare_cached("DELETE FROM budget_reservations WHERE status = 'expired' AND expires_ms <= ?1")?
-        .execute([old])?;
+    tx.prepare_cached(
+        "DELETE FROM budget_reservations WHERE status = 'expired' AND expires_ms <= ?1",
+    )?
+    .execute([old])?;
     Ok(expired as u64)
 }
 
@@ -220,16 +223,19 @@ pub fn expire_all_open(conn: &mut Connection) -> Result<u64> {
 }
 
 pub fn ledger(conn: &Connection, period_keys: &[String]) -> Result<Vec<LedgerRow>> {
+    let filter = if period_keys.is_empty() {
+        String::new()
+    } else {
+        let marks = vec!["?"; period_keys.len()].join(", ");
+        format!("WHERE period_key IN ({marks})")
+    };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS} FROM budget_ledger ORDER BY scope, name, subject, period, period_key"
+        "SELECT {ROW_COLUMNS} FROM budget_ledger {filter} ORDER BY scope, name, subject, period, period_key"
     ))?;
     let rows = stmt
-        .query_map([], row_of)?
+        .query_map(rusqlite::params_from_iter(period_keys), row_of)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| period_keys.is_empty() || period_keys.contains(&r.key.period_key))
-        .collect())
+    Ok(rows)
 }
 
 pub fn raise_alert(tx: &Transaction<'_>, a: &NewAlert, now: &str) -> Result<bool> {

@@ -210,11 +210,9 @@ fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: &Op) -> Outcome 
                 audit::append(tx, head, std::slice::from_ref(entry)).map(|()| held)
             }))
         }
-        Op::Reserve { request, .. } => Outcome::Reserved(budgets::reserve(
-            tx,
-            request,
-            &crate::clock::now_rfc3339(),
-        )),
+        Op::Reserve { request, .. } => {
+            Outcome::Reserved(budgets::reserve(tx, request, &crate::clock::now_rfc3339()))
+        }
         Op::Settle {
             id, actual_micros, ..
         } => Outcome::Settled(budgets::settle(

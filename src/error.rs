@@ -96,7 +96,7 @@ pub enum Error {
     },
     /// A `[[budgets]]` budget cannot cover the call's estimate.
     #[error("{0}")]
-    BudgetExceeded(BudgetRefusal),
+    BudgetExceeded(Box<BudgetRefusal>),
     /// The run has used its `[pipelines.NAME.limits]`.
     #[error("per-run budget: {0}")]
     RunBudgetExceeded(RunLimitRefusal),

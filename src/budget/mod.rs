@@ -199,14 +199,14 @@ impl Budgets {
             ReserveOutcome::Refused(row) => {
                 self.metrics
                     .budget_refused(&row.key.scope, &row.key.subject, &row.key.period);
-                Err(Error::BudgetExceeded(BudgetRefusal {
+                Err(Error::BudgetExceeded(Box::new(BudgetRefusal {
                     budget: rule::describe(&row.key),
                     limit_micros: row.limit_micros,
                     spent_micros: row.spent_micros,
                     reserved_micros: row.reserved_micros,
                     requested_micros: estimate_micros,
                     key: row.key,
-                }))
+                })))
             }
         }
     }

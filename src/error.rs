@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use crate::budget::{BudgetRefusal, RunLimitRefusal};
 use crate::infer::ProviderError;
 use crate::schema::FieldError;
 use crate::store::StoreError;
@@ -93,6 +94,12 @@ pub enum Error {
         estimate_micros: u64,
         cap_micros: u64,
     },
+    /// A `[[budgets]]` budget cannot cover the call's estimate.
+    #[error("{0}")]
+    BudgetExceeded(Box<BudgetRefusal>),
+    /// The run has used its `[pipelines.NAME.limits]`.
+    #[error("per-run budget: {0}")]
+    RunBudgetExceeded(RunLimitRefusal),
 }
 
 impl Error {
@@ -106,7 +113,9 @@ impl Error {
             Error::Provider(e) => e.class(),
             Error::Deadline(_) | Error::Store(_) => ErrorClass::Transient,
             Error::Prompt(_) | Error::Disabled(_) | Error::Config(_) => ErrorClass::Configuration,
-            Error::CostCap { .. } => ErrorClass::Budget,
+            Error::CostCap { .. } | Error::BudgetExceeded(_) | Error::RunBudgetExceeded(_) => {
+                ErrorClass::Budget
+            }
         }
     }
 
@@ -125,6 +134,8 @@ impl Error {
             Error::Store(_) => "store_unavailable",
             Error::Cancelled => "cancelled",
             Error::CostCap { .. } => "cost_cap_exceeded",
+            Error::BudgetExceeded(_) => "budget_exceeded",
+            Error::RunBudgetExceeded(_) => "run_budget_exceeded",
         }
     }
 

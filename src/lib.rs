@@ -15,6 +15,7 @@ pub mod pipeline;
 
 pub mod act;
 pub mod audit;
+pub mod budget;
 pub mod flags;
 pub mod infer;
 pub mod ingest;

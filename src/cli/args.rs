@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -61,6 +61,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Spend reports, monthly projections and the daily-cost check.
+    Cost {
+        #[command(subcommand)]
+        command: CostCommand,
+    },
     /// Serve a provider simulator speaking the OpenAI (and Azure OpenAI), Anthropic and Gemini wire formats.
     #[command(after_long_help = crate::simulate::FAULTS_HELP)]
     Simulate {
@@ -92,4 +97,61 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CostCommand {
+    /// Spend by pipeline, model, tenant and day from the stored runs, and the open alerts.
+    Report {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// First UTC day counted (YYYY-MM-DD); default: every stored run.
+        #[arg(long)]
+        since: Option<String>,
+        /// Show one breakdown only.
+        #[arg(long, value_enum)]
+        by: Option<CostBy>,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Monthly cost at a volume for each candidate model, from the observed p50 and p95 tokens per run.
+    Project {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Runs per month.
+        #[arg(long)]
+        per_month: u64,
+        /// Only runs of this pipeline (default: every run that used tokens).
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// Candidate model (a `[models.*]` name); repeatable. Default: every declared model.
+        #[arg(long = "model")]
+        models: Vec<String>,
+        /// First UTC day of runs observed (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the daily-cost anomaly check now (seam serve runs it periodically).
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// UTC day to check (YYYY-MM-DD); default: today.
+        #[arg(long)]
+        day: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CostBy {
+    Pipeline,
+    Model,
+    Tenant,
+    Day,
 }

@@ -4,6 +4,7 @@
 mod args;
 mod audit;
 mod check;
+mod cost;
 mod run;
 mod serve;
 mod simulate;
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{AuditCommand, Cli, Command};
+use args::{AuditCommand, Cli, Command, CostCommand};
 
 /// Parse arguments, set up logging, run the command.
 pub fn main() -> ExitCode {
@@ -61,6 +62,39 @@ pub fn main() -> ExitCode {
                         json,
                     },
             } => audit::show(&config.config, &run_id, json).await,
+            Command::Cost {
+                command:
+                    CostCommand::Report {
+                        config,
+                        since,
+                        by,
+                        json,
+                    },
+            } => cost::report(&config.config, since.as_deref(), by, json).await,
+            Command::Cost {
+                command:
+                    CostCommand::Project {
+                        config,
+                        per_month,
+                        pipeline,
+                        models,
+                        since,
+                        json,
+                    },
+            } => {
+                cost::project(
+                    &config.config,
+                    per_month,
+                    pipeline.as_deref(),
+                    &models,
+                    since.as_deref(),
+                    json,
+                )
+                .await
+            }
+            Command::Cost {
+                command: CostCommand::Check { config, day, json },
+            } => cost::check(&config.config, day.as_deref(), json).await,
             Command::Simulate {
                 listen,
                 faults,

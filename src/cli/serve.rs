@@ -16,8 +16,19 @@ pub async fn serve(path: &Path, listen: Option<SocketAddr>) -> Result<ExitCode, 
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("seam listening on http://{local}");
     tracing::info!(%local, pipelines = rt.config.pipelines.len(), "serving");
-    crate::server::run(listener, rt, super::shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    // Budget sweeps and the daily-cost check, every `[alerts.daily_cost]
+    // interval_secs`, starting now.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let watcher = tokio::spawn(crate::budget::anomaly::watch(
+        rt.store.clone(),
+        rt.budgets.clone(),
+        rt.config.daily_cost.clone(),
+        rt.metrics.clone(),
+        stopped,
+    ));
+    let served = crate::server::run(listener, rt, super::shutdown_signal()).await;
+    let _ = stop.send(true);
+    let _ = watcher.await;
+    served.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }

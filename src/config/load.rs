@@ -9,10 +9,13 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use super::budgets::{check_alerts, check_budget, check_limits};
 use super::locate::Locator;
 use super::model::{Config, Pipeline, ServerConfig, StoreConfig, Synchronous};
 use super::providers::{check_model, check_provider};
-use super::raw::{RawConfig, RawModel, RawPipeline, RawProvider, RawServer, RawStore};
+use super::raw::{
+    RawAlerts, RawBudget, RawConfig, RawModel, RawPipeline, RawProvider, RawServer, RawStore,
+};
 use crate::act::sinks::SinkConfig;
 use crate::flags::Flag;
 use crate::infer::RetryPolicy;
@@ -215,14 +218,34 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
         }
     }
 
-    match (server, store) {
-        (Some(server), Some(store)) if report.errors.is_empty() => Ok(Config {
+    let mut budgets = Vec::new();
+    let mut seen = BTreeMap::new();
+    for (i, value) in raw.budgets.iter().enumerate() {
+        let idx = i.to_string();
+        if let Some(b) = report.entry::<RawBudget>(&["budgets", &idx], value)
+            && let Some(b) = check_budget(&mut report, i, b, &raw.pipelines, &mut seen)
+        {
+            budgets.push(b);
+        }
+    }
+    let daily_cost = raw
+        .alerts
+        .as_ref()
+        .map_or(Some(RawAlerts::default()), |v| {
+            report.entry::<RawAlerts>(&["alerts"], v)
+        })
+        .and_then(|a| check_alerts(&mut report, a));
+
+    match (server, store, daily_cost) {
+        (Some(server), Some(store), Some(daily_cost)) if report.errors.is_empty() => Ok(Config {
             file: file.to_path_buf(),
             server,
             store,
             providers,
             models,
             pipelines,
+            budgets,
+            daily_cost,
         }),
         _ => {
             let mut errors = report.errors;
@@ -392,6 +415,7 @@ fn check_pipeline(
         },
         _ => None,
     };
+    let limits = check_limits(r, name, p.limits);
     let mut models = vec![p.model];
     models.extend(p.fallbacks);
     Some(Pipeline {
@@ -410,6 +434,7 @@ fn check_pipeline(
         request_timeout: p.timeouts.request_ms.map(Duration::from_millis),
         run_timeout: Duration::from_millis(p.timeouts.run_ms.unwrap_or(60_000)),
         baseline,
+        limits,
         sink: sink.ok()?,
     })
 }

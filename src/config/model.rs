@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::act::sinks::SinkConfig;
+use crate::budget::anomaly::DailyCostRule;
+use crate::budget::{BudgetRule, RunLimits};
 use crate::config::SecretRef;
 use crate::error::Error;
 use crate::flags::Flag;
@@ -28,6 +30,10 @@ pub struct Config {
     pub providers: BTreeMap<String, Arc<ProviderConfig>>,
     pub models: BTreeMap<String, Arc<ModelConfig>>,
     pub pipelines: BTreeMap<String, Arc<Pipeline>>,
+    /// `[[budgets]]`, in file order.
+    pub budgets: Vec<BudgetRule>,
+    /// `[alerts.daily_cost]` (defaults when absent).
+    pub daily_cost: DailyCostRule,
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +177,8 @@ pub struct Pipeline {
     pub run_timeout: Duration,
     /// Answers when every model failed; `None`: such runs escalate.
     pub baseline: Option<Baseline>,
+    /// `[pipelines.NAME.limits]`: calls and money one run may use.
+    pub limits: RunLimits,
     pub sink: SinkConfig,
 }
 

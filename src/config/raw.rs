@@ -23,6 +23,51 @@ pub struct RawConfig {
     pub models: BTreeMap<String, toml::Value>,
     #[serde(default)]
     pub pipelines: BTreeMap<String, toml::Value>,
+    /// `[[budgets]]`, each checked on its own.
+    #[serde(default)]
+    pub budgets: Vec<toml::Value>,
+    /// `[alerts]`.
+    #[serde(default)]
+    pub alerts: Option<toml::Value>,
+}
+
+/// `[[budgets]]`: a spend limit per pipeline, tenant or in all, per UTC
+/// day or month. Calls reserve their estimate against every budget that
+/// applies before they are made.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    /// `pipeline`, `tenant` or `global`.
+    pub scope: String,
+    /// The pipeline or tenant; `*` for each one separately. Omitted (or
+    /// `*`) for `global`.
+    pub name: Option<String>,
+    /// `day` or `month` (UTC calendar).
+    pub period: String,
+    /// The limit in micro-dollars (USD 5 → 5000000).
+    pub limit_micros: u64,
+}
+
+/// `[alerts]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    pub daily_cost: Option<RawDailyCost>,
+}
+
+/// `[alerts.daily_cost]`: a pipeline's spend today against its average
+/// over the days before.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDailyCost {
+    /// Alert when the day's spend is over this multiple of the average, default 3.
+    pub factor: Option<f64>,
+    /// Never alert below this day's spend, default 1000000 (USD 1).
+    pub min_spend_micros: Option<u64>,
+    /// Days the average covers, default 30.
+    pub window_days: Option<u32>,
+    /// Seconds between checks in `seam serve`, default 300.
+    pub interval_secs: Option<u64>,
 }
 
 /// `[server]`
@@ -143,7 +188,21 @@ pub struct RawPipeline {
     pub timeouts: RawTimeouts,
     /// Rules that answer when every model of the chain failed.
     pub baseline: Option<crate::infer::baseline::RawBaseline>,
+    #[serde(default)]
+    pub limits: RawLimits,
     pub sink: RawSink,
+}
+
+/// `[pipelines.NAME.limits]`: the budget of one run that makes several
+/// model calls (agent-style). Unlimited when absent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Most model calls one run may make, retries and fallbacks included.
+    pub max_calls_per_run: Option<u32>,
+    /// Most micro-dollars one run may spend (each call's worst case is
+    /// checked before it is made).
+    pub max_cost_micros_per_run: Option<u64>,
 }
 
 /// `[pipelines.NAME.retry]`

@@ -250,6 +250,7 @@ impl Tracker {
         RunRecord {
             id: self.run_id.clone(),
             pipeline: CHAT_PIPELINE.into(),
+            tenant: crate::store::DEFAULT_TENANT.into(),
             status: status.into(),
             event_id: None,
             input_sha256: Some(self.request_sha256.clone()),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::budget::Budgets;
 use crate::config::Config;
 use crate::error::Error;
 use crate::gateway::cache::ResponseCache;
@@ -27,6 +28,9 @@ pub struct Runtime {
     pub outbox_wake: Arc<Notify>,
     /// Cached deterministic answers of `/v1/chat/completions`.
     pub chat_cache: ResponseCache,
+    /// `[[budgets]]` over the store's ledger: reserve before a call,
+    /// settle after it.
+    pub budgets: Arc<Budgets>,
 }
 
 impl Runtime {
@@ -41,11 +45,18 @@ impl Runtime {
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let providers = Providers::build(&config, &client).map_err(Error::Config)?;
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store)?);
+        let metrics = Arc::new(Metrics::new());
+        let budgets = Arc::new(Budgets::new(
+            config.budgets.clone(),
+            store.clone(),
+            metrics.clone(),
+        ));
         Ok(Arc::new(Runtime {
             config: Arc::new(config),
             store,
             providers,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            budgets,
             client,
             outbox_wake: Arc::new(Notify::new()),
             chat_cache: ResponseCache::new(CHAT_CACHE_ENTRIES),

@@ -138,6 +138,7 @@ pub async fn execute_streaming(
     let mut record = RunRecord {
         id: run_id.clone(),
         pipeline: p.name.clone(),
+        tenant: crate::store::DEFAULT_TENANT.into(),
         status: "failed".into(),
         event_id: None,
         input_sha256: None,

@@ -2,6 +2,7 @@
 //! rest of seam holds an `Arc<dyn Store>`. SQLite (`sqlite/`) is the
 //! embedded default.
 
+mod budget;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -27,11 +28,17 @@ impl From<rusqlite::Error> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// The tenant of work that names none.
+pub const DEFAULT_TENANT: &str = "default";
+
 /// A finished run (its result row).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRecord {
     pub id: String,
     pub pipeline: String,
+    /// Whose work it was (budgets and cost reports by tenant);
+    /// [`DEFAULT_TENANT`] when the caller named none.
+    pub tenant: String,
     /// `succeeded`, `failed`, `escalated` (failed and queued for a human),
     /// `rejected` (input invalid) or `cancelled`.
     pub status: String,
@@ -161,8 +168,13 @@ pub trait AuditStore: Send + Sync {
     async fn audit_scan(&self, after: i64, limit: usize) -> Result<Vec<StoredAudit>>;
 }
 
+pub use budget::{
+    Alert, BudgetStore, CostStore, DaySpend, LedgerKey, LedgerRow, ModelSpend, NewAlert,
+    ReserveOutcome, ReserveRequest, SettleOutcome, SpendRow,
+};
+
 #[async_trait::async_trait]
-pub trait Store: RunStore + OutboxStore + AuditStore {
+pub trait Store: RunStore + OutboxStore + AuditStore + BudgetStore + CostStore {
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<()>;
 }

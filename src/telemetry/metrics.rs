@@ -5,6 +5,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -39,6 +40,18 @@ struct CallLabels {
     outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BudgetLabels {
+    scope: String,
+    name: String,
+    period: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PipelineLabels {
+    pipeline: String,
+}
+
 fn layer_histogram() -> Histogram {
     // 50 µs … ~52 s
     Histogram::new(exponential_buckets(0.000_05, 2.0, 21))
@@ -52,6 +65,11 @@ pub struct Metrics {
     cost: Family<ModelLabels, Counter>,
     calls: Family<CallLabels, Counter>,
     deliveries: Family<RunLabels, Counter>,
+    budget_refusals: Family<BudgetLabels, Counter>,
+    budget_spent: Family<BudgetLabels, Gauge>,
+    budget_reserved: Family<BudgetLabels, Gauge>,
+    budget_limit: Family<BudgetLabels, Gauge>,
+    cost_alerts: Family<PipelineLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -102,8 +120,43 @@ impl Metrics {
             "Outbox delivery attempts by outcome",
             deliveries.clone(),
         );
+        let budget_refusals = Family::<BudgetLabels, Counter>::default();
+        registry.register(
+            "budget_refusals",
+            "Calls refused because a budget could not cover their estimate",
+            budget_refusals.clone(),
+        );
+        let budget_spent = Family::<BudgetLabels, Gauge>::default();
+        registry.register(
+            "budget_spent_micros",
+            "Spend counted by each budget in its current period, in micro-dollars",
+            budget_spent.clone(),
+        );
+        let budget_reserved = Family::<BudgetLabels, Gauge>::default();
+        registry.register(
+            "budget_reserved_micros",
+            "Money held by calls in flight against each budget, in micro-dollars",
+            budget_reserved.clone(),
+        );
+        let budget_limit = Family::<BudgetLabels, Gauge>::default();
+        registry.register(
+            "budget_limit_micros",
+            "Each budget's limit for its period, in micro-dollars",
+            budget_limit.clone(),
+        );
+        let cost_alerts = Family::<PipelineLabels, Counter>::default();
+        registry.register(
+            "cost_alerts",
+            "Daily-cost anomaly alerts raised (new alert rows)",
+            cost_alerts.clone(),
+        );
         Metrics {
             registry,
+            budget_refusals,
+            budget_spent,
+            budget_reserved,
+            budget_limit,
+            cost_alerts,
             runs,
             layer_seconds,
             tokens,
@@ -161,6 +214,51 @@ impl Metrics {
             .get_or_create(&RunLabels {
                 pipeline: pipeline.into(),
                 outcome: outcome.into(),
+            })
+            .inc();
+    }
+
+    pub fn budget_refused(&self, scope: &str, name: &str, period: &str) {
+        self.budget_refusals
+            .get_or_create(&BudgetLabels {
+                scope: scope.into(),
+                name: name.into(),
+                period: period.into(),
+            })
+            .inc();
+    }
+
+    /// Forget every budget gauge (before setting the current ones).
+    pub fn budget_gauges_clear(&self) {
+        self.budget_spent.clear();
+        self.budget_reserved.clear();
+        self.budget_limit.clear();
+    }
+
+    pub fn budget_gauges(
+        &self,
+        scope: &str,
+        name: &str,
+        period: &str,
+        spent: u64,
+        reserved: u64,
+        limit: u64,
+    ) {
+        let labels = BudgetLabels {
+            scope: scope.into(),
+            name: name.into(),
+            period: period.into(),
+        };
+        let v = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
+        self.budget_spent.get_or_create(&labels).set(v(spent));
+        self.budget_reserved.get_or_create(&labels).set(v(reserved));
+        self.budget_limit.get_or_create(&labels).set(v(limit));
+    }
+
+    pub fn cost_alert(&self, pipeline: &str) {
+        self.cost_alerts
+            .get_or_create(&PipelineLabels {
+                pipeline: pipeline.into(),
             })
             .inc();
     }

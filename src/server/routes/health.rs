@@ -25,6 +25,10 @@ pub async fn readyz(State(rt): State<Arc<Runtime>>) -> impl IntoResponse {
 
 pub async fn metrics(State(rt): State<Arc<Runtime>>) -> impl IntoResponse {
     let open = rt.store.outbox_open().await.ok();
+    // Budget gauges are read from the ledger, the source of truth.
+    if let Err(e) = rt.budgets.refresh_metrics().await {
+        tracing::warn!(error = %e, "budget gauges not refreshed");
+    }
     let mut text = rt.metrics.encode();
     if let Some(open) = open {
         // Queue depth read from the store at scrape time.

@@ -12,6 +12,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0001_init.sql"),
     ),
     (
+        2,
+        "budgets",
+        include_str!("../../../migrations/sqlite/0002_budgets.sql"),
+    ),
+    (
         3,
         "escalations",
         include_str!("../../../migrations/sqlite/0003_escalations.sql"),

@@ -4,13 +4,17 @@
 //! RETURNING`, which SQLite's single writer makes a compare-and-set.
 
 mod audit;
+mod budgets;
 mod checkpoint;
 mod escalations;
+mod cost;
 mod migrate;
 mod outbox;
 mod runs;
 mod writer;
 
+#[cfg(test)]
+mod budget_tests;
 #[cfg(test)]
 mod tests;
 
@@ -25,8 +29,9 @@ pub use migrate::pending_migrations;
 use writer::Op;
 
 use super::{
-    AuditEntry, AuditStore, DeliveryOutcome, Escalation, NewOutbox, OutboxItem, OutboxStore, Result, RunRecord,
-    RunStore, Store, StoreError, StoredAudit,
+    Alert, AuditEntry, AuditStore, BudgetStore, CostStore, DaySpend, DeliveryOutcome, Escalation, LedgerRow,
+    ModelSpend, NewAlert, NewOutbox, OutboxItem, OutboxStore, ReserveOutcome, ReserveRequest,
+    Result, RunRecord, RunStore, SettleOutcome, SpendRow, Store, StoreError, StoredAudit,
 };
 use crate::config::{StoreConfig, Synchronous};
 
@@ -65,6 +70,13 @@ impl SqliteStore {
         }
         let mut conn = open_connection(&config.path, config.synchronous)?;
         migrate::apply(&mut conn)?;
+        let stale = budgets::expire_all_open(&mut conn)?;
+        if stale > 0 {
+            tracing::warn!(
+                reservations = stale,
+                "budget reservations left open by a stopped process were settled at their estimate"
+            );
+        }
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let checkpoint = checkpoint::start(config.path.clone(), config.synchronous)?;
         let reader = open_connection(&config.path, config.synchronous)?;
@@ -185,6 +197,68 @@ impl AuditStore for SqliteStore {
 
     async fn audit_scan(&self, after: i64, limit: usize) -> Result<Vec<StoredAudit>> {
         self.read(move |c| audit::scan(c, after, limit)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl BudgetStore for SqliteStore {
+    async fn reserve(&self, request: ReserveRequest) -> Result<ReserveOutcome> {
+        self.send(|reply| Op::Reserve { request, reply }).await
+    }
+
+    async fn settle(&self, id: &str, actual_micros: u64) -> Result<SettleOutcome> {
+        let id = id.to_string();
+        self.send(|reply| Op::Settle {
+            id,
+            actual_micros,
+            reply,
+        })
+        .await
+    }
+
+    async fn expire_reservations(&self, now_ms: i64) -> Result<u64> {
+        self.send(|reply| Op::Expire { now_ms, reply }).await
+    }
+
+    async fn ledger(&self, period_keys: Vec<String>) -> Result<Vec<LedgerRow>> {
+        self.read(move |c| budgets::ledger(c, &period_keys)).await
+    }
+
+    async fn raise_alert(&self, alert: NewAlert) -> Result<bool> {
+        self.send(|reply| Op::RaiseAlert { alert, reply }).await
+    }
+
+    async fn alerts(&self, open_only: bool) -> Result<Vec<Alert>> {
+        self.read(move |c| budgets::alerts(c, open_only)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl CostStore for SqliteStore {
+    async fn spend(&self, since: Option<String>) -> Result<Vec<SpendRow>> {
+        self.read(move |c| cost::spend(c, since.as_deref())).await
+    }
+
+    async fn spend_by_model(&self, since: Option<String>) -> Result<Vec<ModelSpend>> {
+        self.read(move |c| cost::spend_by_model(c, since.as_deref()))
+            .await
+    }
+
+    async fn run_usage(
+        &self,
+        pipeline: Option<String>,
+        since: Option<String>,
+    ) -> Result<Vec<(u64, u64)>> {
+        self.read(move |c| cost::run_usage(c, pipeline.as_deref(), since.as_deref()))
+            .await
+    }
+
+    async fn daily_spend(&self, from: String, to: String) -> Result<Vec<DaySpend>> {
+        self.read(move |c| cost::daily_spend(c, &from, &to)).await
+    }
+
+    async fn first_days(&self) -> Result<Vec<(String, String)>> {
+        self.read(cost::first_days).await
     }
 }
 

@@ -9,8 +9,8 @@ pub fn insert(conn: &Connection, r: &RunRecord) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO runs (id, pipeline, status, event_id, input_sha256, prompt_sha256, prompt_version, model, output,
             error_type, error_class, error_message, attempts, input_tokens, output_tokens, cost_micros, latency_ms,
-            created_at, finished_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            created_at, finished_at, tenant)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?
     .execute(params![
         r.id,
@@ -32,6 +32,7 @@ pub fn insert(conn: &Connection, r: &RunRecord) -> Result<()> {
         r.latency_ms as i64,
         r.created_at,
         r.finished_at,
+        r.tenant,
     ])?;
     Ok(())
 }
@@ -41,7 +42,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<RunRecord>> {
         .prepare_cached(
             "SELECT id, pipeline, status, event_id, input_sha256, prompt_sha256, prompt_version, model, output,
                 error_type, error_class, error_message, attempts, input_tokens, output_tokens, cost_micros,
-                latency_ms, created_at, finished_at
+                latency_ms, created_at, finished_at, tenant
              FROM runs WHERE id = ?1",
         )?
         .query_row([id], |r| {
@@ -49,6 +50,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<RunRecord>> {
             Ok(RunRecord {
                 id: r.get(0)?,
                 pipeline: r.get(1)?,
+                tenant: r.get(19)?,
                 status: r.get(2)?,
                 event_id: r.get(3)?,
                 input_sha256: r.get(4)?,

@@ -26,6 +26,7 @@ fn run(id: &str) -> RunRecord {
     RunRecord {
         id: id.into(),
         pipeline: "p".into(),
+        tenant: crate::store::DEFAULT_TENANT.into(),
         status: "succeeded".into(),
         event_id: None,
         input_sha256: None,

@@ -8,9 +8,10 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{audit, escalations, outbox, runs};
+use super::{audit, budgets, escalations, outbox, runs};
 use crate::store::{
-    AuditEntry, DeliveryOutcome, NewOutbox, OutboxItem, Result, RunRecord, StoreError,
+    AuditEntry, DeliveryOutcome, NewAlert, NewOutbox, OutboxItem, ReserveOutcome, ReserveRequest,
+    Result, RunRecord, SettleOutcome, StoreError,
 };
 
 pub enum Op {
@@ -36,6 +37,23 @@ pub enum Op {
         audit: AuditEntry,
         reply: oneshot::Sender<Result<bool>>,
     },
+    Reserve {
+        request: ReserveRequest,
+        reply: oneshot::Sender<Result<ReserveOutcome>>,
+    },
+    Settle {
+        id: String,
+        actual_micros: u64,
+        reply: oneshot::Sender<Result<SettleOutcome>>,
+    },
+    Expire {
+        now_ms: i64,
+        reply: oneshot::Sender<Result<u64>>,
+    },
+    RaiseAlert {
+        alert: NewAlert,
+        reply: oneshot::Sender<Result<bool>>,
+    },
 }
 
 /// What applying an op produced, sent to its caller after the commit.
@@ -43,15 +61,35 @@ enum Outcome {
     Bool(Result<bool>),
     Unit(Result<()>),
     Items(Result<Vec<OutboxItem>>),
+    Reserved(Result<ReserveOutcome>),
+    Settled(Result<SettleOutcome>),
+    Count(Result<u64>),
 }
 
 impl Outcome {
     /// The same outcome for every kind of op: an error.
     fn error(op: &Op, err: &StoreError) -> Outcome {
         match op {
-            Op::CommitRun { .. } | Op::Finish { .. } => Outcome::Bool(Err(err.clone())),
+            Op::CommitRun { .. } | Op::Finish { .. } | Op::RaiseAlert { .. } => {
+                Outcome::Bool(Err(err.clone()))
+            }
             Op::Append { .. } => Outcome::Unit(Err(err.clone())),
             Op::Claim { .. } => Outcome::Items(Err(err.clone())),
+            Op::Reserve { .. } => Outcome::Reserved(Err(err.clone())),
+            Op::Settle { .. } => Outcome::Settled(Err(err.clone())),
+            Op::Expire { .. } => Outcome::Count(Err(err.clone())),
+        }
+    }
+
+    fn failed(&self) -> Option<&StoreError> {
+        match self {
+            Outcome::Bool(Err(e))
+            | Outcome::Unit(Err(e))
+            | Outcome::Items(Err(e))
+            | Outcome::Reserved(Err(e))
+            | Outcome::Settled(Err(e))
+            | Outcome::Count(Err(e)) => Some(e),
+            _ => None,
         }
     }
 }
@@ -64,6 +102,10 @@ impl Op {
             (Op::Append { reply, .. }, Outcome::Unit(r)) => reply.send(r).map_err(drop),
             (Op::Finish { reply, .. }, Outcome::Bool(r)) => reply.send(r).map_err(drop),
             (Op::Claim { reply, .. }, Outcome::Items(r)) => reply.send(r).map_err(drop),
+            (Op::Reserve { reply, .. }, Outcome::Reserved(r)) => reply.send(r).map_err(drop),
+            (Op::Settle { reply, .. }, Outcome::Settled(r)) => reply.send(r).map_err(drop),
+            (Op::Expire { reply, .. }, Outcome::Count(r)) => reply.send(r).map_err(drop),
+            (Op::RaiseAlert { reply, .. }, Outcome::Bool(r)) => reply.send(r).map_err(drop),
             (op, _) => op.reply_error(StoreError::Database(
                 "internal: mismatched store reply".into(),
             )),
@@ -131,8 +173,8 @@ fn in_transaction(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Outcome>> {
     let mut outcomes = Vec::with_capacity(ops.len());
     for op in ops {
         let outcome = apply(&tx, &mut head, op);
-        if let Outcome::Bool(Err(e)) | Outcome::Unit(Err(e)) | Outcome::Items(Err(e)) = outcome {
-            return Err(e);
+        if let Some(e) = outcome.failed() {
+            return Err(e.clone());
         }
         outcomes.push(outcome);
     }
@@ -171,5 +213,27 @@ fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: &Op) -> Outcome 
                 audit::append(tx, head, std::slice::from_ref(entry)).map(|()| held)
             }))
         }
+        Op::Reserve { request, .. } => {
+            Outcome::Reserved(budgets::reserve(tx, request, &crate::clock::now_rfc3339()))
+        }
+        Op::Settle {
+            id, actual_micros, ..
+        } => Outcome::Settled(budgets::settle(
+            tx,
+            id,
+            *actual_micros,
+            &crate::clock::now_rfc3339(),
+        )),
+        Op::Expire { now_ms, .. } => Outcome::Count(budgets::expire(
+            tx,
+            *now_ms,
+            *now_ms,
+            &crate::clock::now_rfc3339(),
+        )),
+        Op::RaiseAlert { alert, .. } => Outcome::Bool(budgets::raise_alert(
+            tx,
+            alert,
+            &crate::clock::now_rfc3339(),
+        )),
     }
 }

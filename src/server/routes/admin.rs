@@ -1,0 +1,44 @@
+//! Admin routes under `/v1/admin/`: one function per route.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::Error;
+use crate::pipeline::Runtime;
+use crate::server::ApiError;
+
+/// `GET /v1/admin/budgets`: every budget in its current day or month:
+/// limit, spent, reserved, remaining and refusals, from the ledger.
+pub async fn budgets(State(rt): State<Arc<Runtime>>) -> Result<Json<Value>, ApiError> {
+    let budgets = rt.budgets.status().await?;
+    Ok(Json(json!({ "budgets": budgets })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsQuery {
+    /// `open` (default) or `all`.
+    status: Option<String>,
+}
+
+/// `GET /v1/admin/alerts[?status=open|all]`: alert records, newest first.
+pub async fn alerts(
+    State(rt): State<Arc<Runtime>>,
+    Query(q): Query<AlertsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let open_only = match q.status.as_deref().unwrap_or("open") {
+        "open" => true,
+        "all" => false,
+        other => {
+            return Err(
+                Error::BadRequest(format!("status `{other}` is not one of `open`, `all`")).into(),
+            );
+        }
+    };
+    let alerts = rt.store.alerts(open_only).await.map_err(Error::from)?;
+    Ok(Json(json!({ "alerts": alerts })))
+}

@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::infer::ProviderError;
+use crate::infer::guard::GuardRefusal;
 use crate::schema::FieldError;
 use crate::store::StoreError;
 
@@ -93,6 +94,9 @@ pub enum Error {
         estimate_micros: u64,
         cap_micros: u64,
     },
+    /// A model's circuit breaker or client-side rate limit refused the call.
+    #[error("{0}")]
+    Guard(#[from] GuardRefusal),
 }
 
 impl Error {
@@ -107,6 +111,7 @@ impl Error {
             Error::Deadline(_) | Error::Store(_) => ErrorClass::Transient,
             Error::Prompt(_) | Error::Disabled(_) | Error::Config(_) => ErrorClass::Configuration,
             Error::CostCap { .. } => ErrorClass::Budget,
+            Error::Guard(g) => g.class(),
         }
     }
 
@@ -125,6 +130,7 @@ impl Error {
             Error::Store(_) => "store_unavailable",
             Error::Cancelled => "cancelled",
             Error::CostCap { .. } => "cost_cap_exceeded",
+            Error::Guard(g) => g.type_name(),
         }
     }
 
@@ -139,6 +145,7 @@ impl Error {
             // nginx's "client closed request": nobody reads it, logs do.
             Error::Cancelled => 499,
             Error::Provider(e) => e.status(),
+            Error::Guard(g) => g.status(),
             other => other.class().status(),
         }
     }

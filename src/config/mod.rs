@@ -2,6 +2,7 @@
 //! files, compile schemas and templates) → `model.rs` (the checked types
 //! the pipeline uses). `locate.rs` maps keys to lines for error reports.
 
+mod guard;
 mod load;
 mod locate;
 mod model;

@@ -12,6 +12,7 @@ use crate::gateway::cache::ResponseCache;
 /// Most answers the chat-completions cache holds.
 const CHAT_CACHE_ENTRIES: usize = 10_000;
 use crate::infer::Providers;
+use crate::infer::guard::Guards;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 use crate::telemetry::Metrics;
@@ -27,6 +28,9 @@ pub struct Runtime {
     pub outbox_wake: Arc<Notify>,
     /// Cached deterministic answers of `/v1/chat/completions`.
     pub chat_cache: ResponseCache,
+    /// Circuit breaker, rate limits and retry budget of each model, shared
+    /// by every run of this process.
+    pub guards: Guards,
 }
 
 impl Runtime {
@@ -41,11 +45,14 @@ impl Runtime {
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let providers = Providers::build(&config, &client).map_err(Error::Config)?;
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store)?);
+        let metrics = Arc::new(Metrics::new());
+        let guards = Guards::from_config(&config, metrics.clone());
         Ok(Arc::new(Runtime {
             config: Arc::new(config),
             store,
             providers,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            guards,
             client,
             outbox_wake: Arc::new(Notify::new()),
             chat_cache: ResponseCache::new(CHAT_CACHE_ENTRIES),

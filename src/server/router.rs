@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::routes::{chat, escalations, health, models, runs};
+use super::routes::{admin, chat, escalations, health, models, runs};
 use crate::pipeline::Runtime;
 
 pub fn app(rt: Arc<Runtime>) -> Router {
@@ -16,6 +16,7 @@ pub fn app(rt: Arc<Runtime>) -> Router {
         .route("/v1/models", get(models::list))
         .route("/v1/models/{id}", get(models::get))
         .route("/v1/admin/escalations", get(escalations::list))
+        .route("/v1/admin/breakers", get(admin::breakers))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

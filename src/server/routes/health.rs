@@ -25,6 +25,7 @@ pub async fn readyz(State(rt): State<Arc<Runtime>>) -> impl IntoResponse {
 
 pub async fn metrics(State(rt): State<Arc<Runtime>>) -> impl IntoResponse {
     let open = rt.store.outbox_open().await.ok();
+    rt.guards.publish_metrics();
     let mut text = rt.metrics.encode();
     if let Some(open) = open {
         // Queue depth read from the store at scrape time.

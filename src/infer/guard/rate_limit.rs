@@ -180,8 +180,9 @@ mod tests {
             now += Duration::from_millis((i * 7919) % 6000 * u64::from(i % 5 == 0));
             let tokens = 10 + (i * 31) % 141;
             let wait = l.reserve(now, tokens, far).unwrap();
-            // Up to 900 ms of network delay, varying per request.
-            let jitter = Duration::from_millis((i * 104_729) % 900);
+            // Network delay: 900 ms for the first burst, then anything
+            // from 0 to 900 ms, so later requests catch up on earlier ones.
+            let jitter = Duration::from_millis(if i < 20 { 900 } else { (i * 104_729) % 900 });
             sent.push(((now + wait + jitter - t).as_nanos(), tokens));
         }
         sent.sort();

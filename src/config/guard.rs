@@ -62,7 +62,10 @@ impl Table<'_, '_> {
             } else {
                 "greater than 0 and at most 1"
             };
-            self.bad(key, &format!("must be {range} (a share, e.g. 0.5), not {v}"));
+            self.bad(
+                key,
+                &format!("must be {range} (a share, e.g. 0.5), not {v}"),
+            );
         }
         v
     }

@@ -151,7 +151,13 @@ impl Breaker {
                     && failed as f64 >= self.cfg.failure_rate * total as f64;
                 tripped.then(|| self.open(now))
             }
-            (Permit::Probe(g), Phase::HalfOpen { in_flight, successes }) if g == self.generation => {
+            (
+                Permit::Probe(g),
+                Phase::HalfOpen {
+                    in_flight,
+                    successes,
+                },
+            ) if g == self.generation => {
                 *in_flight = in_flight.saturating_sub(1);
                 match verdict {
                     Verdict::Ignored => None,
@@ -249,7 +255,10 @@ mod tests {
         assert_eq!(v.state, BreakerState::Open);
         assert_eq!(v.opened_at, Some(t));
         assert_eq!(v.next_probe_at, Some(t + Duration::from_secs(5)));
-        assert_eq!(b.admit(t + Duration::from_secs(4)).0, Err(Some(t + Duration::from_secs(5))));
+        assert_eq!(
+            b.admit(t + Duration::from_secs(4)).0,
+            Err(Some(t + Duration::from_secs(5)))
+        );
     }
 
     #[test]
@@ -259,12 +268,19 @@ mod tests {
         for i in 0..100u64 {
             let now = t + Duration::from_millis(i * 10);
             // One failure in four: under 50 %.
-            let v = if i % 4 == 0 { Verdict::Failure } else { Verdict::Success };
+            let v = if i % 4 == 0 {
+                Verdict::Failure
+            } else {
+                Verdict::Success
+            };
             assert_eq!(call(&mut b, now, v), None, "call {i}");
         }
         // Client errors count neither way.
         for _ in 0..10 {
-            assert_eq!(call(&mut b, t + Duration::from_secs(1), Verdict::Ignored), None);
+            assert_eq!(
+                call(&mut b, t + Duration::from_secs(1), Verdict::Ignored),
+                None
+            );
         }
         // Three failures (the successes have aged out), then 11 s later
         // three more: the first three have left the window, so neither
@@ -303,9 +319,15 @@ mod tests {
         assert_eq!(b.record(later, p2, Verdict::Ignored), None);
         let p3 = b.admit(later).0.unwrap();
         assert_eq!(b.view(later).probe_successes, 1);
-        assert_eq!(b.record(later, p3, Verdict::Success), Some(BreakerState::Closed));
+        assert_eq!(
+            b.record(later, p3, Verdict::Success),
+            Some(BreakerState::Closed)
+        );
         let v = b.view(later);
-        assert_eq!((v.state, v.failures, v.opened_at, v.trips), (BreakerState::Closed, 0, None, 1));
+        assert_eq!(
+            (v.state, v.failures, v.opened_at, v.trips),
+            (BreakerState::Closed, 0, None, 1)
+        );
     }
 
     #[test]
@@ -321,9 +343,15 @@ mod tests {
         let later = t + Duration::from_secs(6);
         let probe = b.admit(later).0.unwrap();
         let other = b.admit(later).0.unwrap();
-        assert_eq!(b.record(later, probe, Verdict::Failure), Some(BreakerState::Open));
+        assert_eq!(
+            b.record(later, probe, Verdict::Failure),
+            Some(BreakerState::Open)
+        );
         let v = b.view(later);
-        assert_eq!((v.state, v.opened_at, v.trips), (BreakerState::Open, Some(later), 2));
+        assert_eq!(
+            (v.state, v.opened_at, v.trips),
+            (BreakerState::Open, Some(later), 2)
+        );
         // The other probe of the failed round finishes late: ignored.
         assert_eq!(b.record(later, other, Verdict::Success), None);
         assert_eq!(b.view(later).state, BreakerState::Open);

@@ -47,9 +47,7 @@ impl Gcra {
         let limit = limit.get();
         Gcra {
             limit,
-            interval_ns: (PERIOD + HEADROOM)
-                .as_nanos()
-                .div_ceil(u128::from(limit)),
+            interval_ns: (PERIOD + HEADROOM).as_nanos().div_ceil(u128::from(limit)),
             tat: now,
         }
     }
@@ -142,7 +140,10 @@ mod tests {
             assert_eq!(l.reserve(t, 1, far), Ok(Duration::ZERO), "request {i}");
         }
         let wait = l.reserve(t, 1, far).unwrap();
-        assert!(wait > Duration::from_millis(900) && wait < Duration::from_millis(1100), "{wait:?}");
+        assert!(
+            wait > Duration::from_millis(900) && wait < Duration::from_millis(1100),
+            "{wait:?}"
+        );
         // Each later one a further 61/60 s.
         let next = l.reserve(t, 1, far).unwrap();
         assert_eq!(next - wait, Duration::from_nanos(1_016_666_667));
@@ -186,8 +187,14 @@ mod tests {
             sent.push(((now + wait + jitter - t).as_nanos(), tokens));
         }
         sent.sort();
-        let mut requests = ProviderBucket { limit: 12, full_at: 0 };
-        let mut tokens = ProviderBucket { limit: 1200, full_at: 0 };
+        let mut requests = ProviderBucket {
+            limit: 12,
+            full_at: 0,
+        };
+        let mut tokens = ProviderBucket {
+            limit: 1200,
+            full_at: 0,
+        };
         for (i, (at, n)) in sent.iter().enumerate() {
             assert!(requests.take(*at, 1), "request {i} over the requests limit");
             assert!(tokens.take(*at, *n), "request {i} over the tokens limit");
@@ -211,7 +218,10 @@ mod tests {
         assert_eq!(w, Duration::from_secs(1));
         assert_eq!(l.reserve(t, 1, t + Duration::from_secs(60)), Ok(w));
         // The third waits for a slot freed 30.5 s later.
-        assert_eq!(l.reserve(t, 1, t + Duration::from_secs(60)), Ok(Duration::from_millis(31_500)));
+        assert_eq!(
+            l.reserve(t, 1, t + Duration::from_secs(60)),
+            Ok(Duration::from_millis(31_500))
+        );
         // A free slot is granted even at the deadline itself.
         let mut free = limiter(Some(100), None, t);
         assert_eq!(free.reserve(t, 1, t), Ok(Duration::ZERO));
@@ -224,7 +234,10 @@ mod tests {
         let mut l = limiter(None, Some(1000), t);
         assert_eq!(
             l.reserve(t, 1001, far),
-            Err(Shortfall::TooLarge { tokens: 1001, limit: 1000 })
+            Err(Shortfall::TooLarge {
+                tokens: 1001,
+                limit: 1000
+            })
         );
         // A whole minute's worth goes when the bucket is full, then the next
         // call waits for the tokens to come back.

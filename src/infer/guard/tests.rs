@@ -25,7 +25,13 @@ fn guard(rate_limit: Option<RateLimitConfig>, clock: &ManualClock) -> (Guard, Ar
             window: Duration::from_secs(10),
         },
     };
-    let g = Guard::new("small", "sim", cfg, metrics.clone(), Arc::new(clock.clone()));
+    let g = Guard::new(
+        "small",
+        "sim",
+        cfg,
+        metrics.clone(),
+        Arc::new(clock.clone()),
+    );
     (g, metrics)
 }
 
@@ -81,7 +87,9 @@ fn the_breaker_opens_refuses_probes_and_recovers() {
         g.admit().unwrap().record(CallOutcome::Ignored);
     }
     for _ in 0..4 {
-        g.admit().unwrap().record(CallOutcome::of::<()>(&Err(failure())));
+        g.admit()
+            .unwrap()
+            .record(CallOutcome::of::<()>(&Err(failure())));
     }
     let refused = g.admit().err().unwrap();
     assert_eq!(
@@ -97,8 +105,14 @@ fn the_breaker_opens_refuses_probes_and_recovers() {
     assert_eq!((snap.trips, snap.rejected), (1, 1));
     assert!(snap.opened_at.is_some() && snap.next_probe_at.is_some());
     let text = metrics.encode();
-    assert!(text.contains("seam_breaker_state{model=\"small\"} 1"), "{text}");
-    assert!(text.contains("seam_breaker_rejections_total{model=\"small\"} 1"), "{text}");
+    assert!(
+        text.contains("seam_breaker_state{model=\"small\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("seam_breaker_rejections_total{model=\"small\"} 1"),
+        "{text}"
+    );
 
     clock.advance(Duration::from_secs(5));
     assert_eq!(g.snapshot().state, BreakerState::HalfOpen);
@@ -115,7 +129,10 @@ fn the_breaker_opens_refuses_probes_and_recovers() {
     let snap = g.snapshot();
     assert_eq!((snap.state, snap.opened_at), (BreakerState::Closed, None));
     let text = metrics.encode();
-    assert!(text.contains("seam_breaker_state{model=\"small\"} 0"), "{text}");
+    assert!(
+        text.contains("seam_breaker_state{model=\"small\"} 0"),
+        "{text}"
+    );
     assert!(
         text.contains("seam_breaker_transitions_total{model=\"small\",state=\"half_open\"} 1"),
         "{text}"
@@ -143,7 +160,8 @@ async fn rate_limit_waits_or_refuses_before_the_deadline() {
     ));
     // Never-fitting calls are refused whatever the deadline.
     assert_eq!(
-        g.acquire(1001, clock.now() + Duration::from_secs(3600)).await,
+        g.acquire(1001, clock.now() + Duration::from_secs(3600))
+            .await,
         Err(GuardRefusal::OverTokenLimit {
             model: "small".into(),
             tokens: 1001,
@@ -185,7 +203,11 @@ async fn rate_limit_waits_for_its_slot() {
     }
     let started = Instant::now();
     g.acquire(1, deadline).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(80), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(80),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(g.snapshot().rate_limit.unwrap().waits, 1);
 }
 

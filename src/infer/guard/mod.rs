@@ -6,7 +6,7 @@
 //!
 //! One call through a guard:
 //!
-//! ```ignore
+//! ```text
 //! let guard = rt.guards.get(&model.name)?;
 //! let admission = guard.enter(tokens, deadline).await?; // breaker, then rate limit
 //! let result = provider.chat(&request).await;
@@ -14,6 +14,12 @@
 //! // before a retry of the same model:
 //! if !guard.may_retry() { /* budget spent: fall back instead */ }
 //! ```
+//!
+//! `tokens` is what the provider's tokens-per-minute limit charges: the
+//! prompt estimate plus the output allowance, e.g.
+//! `model.tokenizer.upper_bound(&messages) + max_output_tokens` (never below
+//! the simulator's ≈ chars/4 count). A slot reserved by `acquire` stays
+//! used if the waiting call is dropped: the limit errs on the safe side.
 
 mod breaker;
 mod clock;
@@ -276,18 +282,10 @@ impl Guard {
     }
 
     /// Ask the breaker for a call: refused at once while it is open, and in
-    /// half-open beyond the probes already out. Counts an attempt for the
-    /// retry budget.
+    /// half-open beyond the probes already out.
     pub fn admit(&self) -> Result<Admission, GuardRefusal> {
         let now = self.inner.clock.now();
-        let (admitted, moved) = {
-            let mut s = self.lock();
-            let (admitted, moved) = s.breaker.admit(now);
-            if admitted.is_ok() {
-                s.budget.attempt(now);
-            }
-            (admitted, moved)
-        };
+        let (admitted, moved) = self.lock().breaker.admit(now);
         self.moved(moved);
         match admitted {
             Ok(permit) => Ok(Admission {
@@ -351,7 +349,8 @@ impl Guard {
 
     /// Whether one more retry of this model is within its retry budget;
     /// `true` takes it from the budget. Ask right before each retry (not
-    /// before first attempts).
+    /// before first attempts). The budget allows `ratio` × (recorded calls −
+    /// retries granted) + `min_per_sec` × window seconds retries per window.
     pub fn may_retry(&self) -> bool {
         let now = self.inner.clock.now();
         let granted = self.lock().budget.withdraw(now);
@@ -362,9 +361,16 @@ impl Guard {
         granted
     }
 
-    fn finish(&self, permit: Permit, outcome: CallOutcome) {
+    /// `made`: the call went out (it counts for the retry budget).
+    fn finish(&self, permit: Permit, outcome: CallOutcome, made: bool) {
         let now = self.inner.clock.now();
-        let moved = self.lock().breaker.record(now, permit, outcome.verdict());
+        let moved = {
+            let mut s = self.lock();
+            if made {
+                s.budget.attempt(now);
+            }
+            s.breaker.record(now, permit, outcome.verdict())
+        };
         self.moved(moved);
     }
 
@@ -425,8 +431,9 @@ impl Guard {
 }
 
 /// A call the breaker let through. Report how it ended with
-/// [`record`](Self::record); dropped without a record (a cancelled call),
-/// it frees its probe slot and counts neither way.
+/// [`record`](Self::record) (which also counts it as an attempt for the
+/// retry budget); dropped without a record (a cancelled call, or one the
+/// rate limit refused), it frees its probe slot and counts nowhere.
 #[must_use = "record the call's outcome"]
 pub struct Admission {
     guard: Guard,
@@ -436,7 +443,7 @@ pub struct Admission {
 impl Admission {
     pub fn record(mut self, outcome: CallOutcome) {
         if let Some(permit) = self.permit.take() {
-            self.guard.finish(permit, outcome);
+            self.guard.finish(permit, outcome, true);
         }
     }
 
@@ -449,7 +456,7 @@ impl Admission {
 impl Drop for Admission {
     fn drop(&mut self) {
         if let Some(permit) = self.permit.take() {
-            self.guard.finish(permit, CallOutcome::Ignored);
+            self.guard.finish(permit, CallOutcome::Ignored, false);
         }
     }
 }

@@ -32,7 +32,7 @@ impl RetryBudget {
         }
     }
 
-    /// An attempt went out (a first one or a granted retry).
+    /// An attempt was made (a first one or a granted retry).
     pub(super) fn attempt(&mut self, now: Instant) {
         self.window.add(now, 1, 0);
     }

@@ -224,6 +224,8 @@ fn retry_budget_counts_first_attempts() {
         g.admit().unwrap().record(CallOutcome::Success);
     }
     assert!(!g.may_retry());
+    // A call abandoned before it went out counts nowhere.
+    drop(g.admit().unwrap());
     let b = g.snapshot().retry_budget;
     assert_eq!((b.attempts, b.retries, b.available, b.denied), (6, 2, 0, 1));
     assert!(

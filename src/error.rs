@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::budget::{BudgetRefusal, RunLimitRefusal};
 use crate::infer::ProviderError;
+use crate::infer::guard::GuardRefusal;
 use crate::schema::FieldError;
 use crate::store::StoreError;
 
@@ -100,6 +101,9 @@ pub enum Error {
     /// The run has used its `[pipelines.NAME.limits]`.
     #[error("per-run budget: {0}")]
     RunBudgetExceeded(RunLimitRefusal),
+    /// A model's circuit breaker or client-side rate limit refused the call.
+    #[error("{0}")]
+    Guard(#[from] GuardRefusal),
 }
 
 impl Error {
@@ -116,6 +120,7 @@ impl Error {
             Error::CostCap { .. } | Error::BudgetExceeded(_) | Error::RunBudgetExceeded(_) => {
                 ErrorClass::Budget
             }
+            Error::Guard(g) => g.class(),
         }
     }
 
@@ -136,6 +141,7 @@ impl Error {
             Error::CostCap { .. } => "cost_cap_exceeded",
             Error::BudgetExceeded(_) => "budget_exceeded",
             Error::RunBudgetExceeded(_) => "run_budget_exceeded",
+            Error::Guard(g) => g.type_name(),
         }
     }
 
@@ -150,6 +156,7 @@ impl Error {
             // nginx's "client closed request": nobody reads it, logs do.
             Error::Cancelled => 499,
             Error::Provider(e) => e.status(),
+            Error::Guard(g) => g.status(),
             other => other.class().status(),
         }
     }

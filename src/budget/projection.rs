@@ -119,6 +119,7 @@ mod tests {
             cache_ttl: None,
             max_cost_per_call: None,
             tokenizer: Tokenizer::Estimate,
+            guard: crate::infer::guard::GuardConfig::default(),
         };
         let stats = TokenStats {
             runs: 10,

@@ -67,14 +67,18 @@ pub enum Command {
         command: CostCommand,
     },
     /// Serve a provider simulator speaking the OpenAI (and Azure OpenAI), Anthropic and Gemini wire formats.
-    #[command(after_long_help = crate::simulate::FAULTS_HELP)]
+    #[command(after_long_help = crate::simulate::help())]
     Simulate {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: SocketAddr,
-        /// Faults to inject; see below.
+        /// Faults to inject; see below. Replace them at runtime with
+        /// `POST /sim/faults`.
         #[arg(long, default_value = "")]
         faults: String,
+        /// Per-model rate limits, `rpm=N,tpm=N`; see below.
+        #[arg(long, default_value = "")]
+        limit: String,
         /// Seed for outputs and fault draws.
         #[arg(long, default_value_t = 0)]
         seed: u64,

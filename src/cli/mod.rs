@@ -98,8 +98,9 @@ pub fn main() -> ExitCode {
             Command::Simulate {
                 listen,
                 faults,
+                limit,
                 seed,
-            } => simulate::simulate(listen, &faults, seed).await,
+            } => simulate::simulate(listen, &faults, &limit, seed).await,
         }
     });
     match result {

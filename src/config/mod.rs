@@ -3,6 +3,7 @@
 //! the pipeline uses). `locate.rs` maps keys to lines for error reports.
 
 mod budgets;
+mod guard;
 mod load;
 mod locate;
 mod model;

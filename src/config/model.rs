@@ -15,6 +15,7 @@ use crate::config::SecretRef;
 use crate::error::Error;
 use crate::flags::Flag;
 use crate::infer::baseline::Baseline;
+use crate::infer::guard::GuardConfig;
 use crate::infer::prices::Price;
 use crate::infer::tokens::Tokenizer;
 use crate::infer::{ChatMessage, ProviderError, ProviderKind, RetryPolicy, StructuredMode, Usage};
@@ -104,6 +105,8 @@ pub struct ModelConfig {
     /// Worst-case cost allowed for one call, in micro-dollars.
     pub max_cost_per_call: Option<u64>,
     pub tokenizer: Tokenizer,
+    /// Circuit breaker, rate limits and retry budget.
+    pub guard: GuardConfig,
 }
 
 impl ModelConfig {
@@ -203,6 +206,7 @@ mod tests {
             cache_ttl: None,
             max_cost_per_call: Some(100),
             tokenizer: Tokenizer::Estimate,
+            guard: GuardConfig::default(),
         };
         let usage = |input_tokens, output_tokens| Usage {
             input_tokens,

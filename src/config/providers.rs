@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::guard::check_guard;
 use super::load::{Report, check_url};
 use std::num::NonZeroU32;
 
@@ -179,7 +180,7 @@ fn check_gguf(path: &Path) -> Result<(), String> {
 pub(super) fn check_model(
     r: &mut Report<'_>,
     name: &str,
-    m: RawModel,
+    mut m: RawModel,
     providers: &BTreeMap<String, Arc<ProviderConfig>>,
     declared_models: &BTreeMap<String, toml::Value>,
     declared_providers: &BTreeMap<String, toml::Value>,
@@ -257,7 +258,15 @@ pub(super) fn check_model(
             );
         }
     }
+    let guard = check_guard(
+        r,
+        name,
+        m.breaker.take(),
+        m.rate_limit.take(),
+        m.retry_budget.take(),
+    );
     Some(ModelConfig {
+        guard: guard?,
         name: name.to_string(),
         provider: m.provider,
         tokenizer: Tokenizer::for_model(&m.upstream),

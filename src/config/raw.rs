@@ -151,6 +151,53 @@ pub struct RawModel {
     /// tokens counted, the full output allowance, this model's prices)
     /// exceeds this many micro-dollars; the next model of the chain is tried.
     pub max_cost_micros_per_call: Option<u64>,
+    /// `[models.NAME.breaker]`: the circuit breaker (on by default).
+    pub breaker: Option<RawBreaker>,
+    /// `[models.NAME.rate_limit]`: client-side limits (none when absent).
+    pub rate_limit: Option<RawRateLimit>,
+    /// `[models.NAME.retry_budget]`: the share of calls that may be retries.
+    pub retry_budget: Option<RawRetryBudget>,
+}
+
+/// `[models.NAME.breaker]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    /// Open when failures / calls in the window reach this, default 0.5.
+    pub failure_rate: Option<f64>,
+    /// ... over at least this many calls, default 20.
+    pub min_requests: Option<u64>,
+    /// ... in a rolling window of this many seconds, default 30.
+    pub window_secs: Option<u64>,
+    /// Seconds open before probing, default 15.
+    pub open_secs: Option<u64>,
+    /// Probes let through at a time when half-open, and successes in a row
+    /// that close the breaker, default 3.
+    pub half_open_probes: Option<u32>,
+}
+
+/// `[models.NAME.rate_limit]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    /// The provider's requests-per-minute limit for this model.
+    pub requests_per_minute: Option<u64>,
+    /// The provider's tokens-per-minute limit (prompt estimate plus the
+    /// output allowance of each call).
+    pub tokens_per_minute: Option<u64>,
+}
+
+/// `[models.NAME.retry_budget]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetryBudget {
+    /// Retries at most this share of the first attempts in the window,
+    /// default 0.2.
+    pub ratio: Option<f64>,
+    /// Plus this many retries per second of the window, default 2.
+    pub min_per_sec: Option<u32>,
+    /// The window in seconds, default 10.
+    pub window_secs: Option<u64>,
 }
 
 /// `[pipelines.NAME]`

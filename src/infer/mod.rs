@@ -4,6 +4,7 @@
 
 pub mod baseline;
 mod error;
+pub mod guard;
 pub mod http;
 pub mod prices;
 mod provider;

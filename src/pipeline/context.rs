@@ -13,6 +13,7 @@ use crate::gateway::cache::ResponseCache;
 /// Most answers the chat-completions cache holds.
 const CHAT_CACHE_ENTRIES: usize = 10_000;
 use crate::infer::Providers;
+use crate::infer::guard::Guards;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 use crate::telemetry::Metrics;
@@ -31,6 +32,9 @@ pub struct Runtime {
     /// `[[budgets]]` over the store's ledger: reserve before a call,
     /// settle after it.
     pub budgets: Arc<Budgets>,
+    /// Circuit breaker, rate limits and retry budget of each model, shared
+    /// by every run of this process.
+    pub guards: Guards,
 }
 
 impl Runtime {
@@ -51,12 +55,14 @@ impl Runtime {
             store.clone(),
             metrics.clone(),
         ));
+        let guards = Guards::from_config(&config, metrics.clone());
         Ok(Arc::new(Runtime {
             config: Arc::new(config),
             store,
             providers,
             metrics,
             budgets,
+            guards,
             client,
             outbox_wake: Arc::new(Notify::new()),
             chat_cache: ResponseCache::new(CHAT_CACHE_ENTRIES),

@@ -18,6 +18,7 @@ pub fn app(rt: Arc<Runtime>) -> Router {
         .route("/v1/admin/escalations", get(escalations::list))
         .route("/v1/admin/budgets", get(admin::budgets))
         .route("/v1/admin/alerts", get(admin::alerts))
+        .route("/v1/admin/breakers", get(admin::breakers))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

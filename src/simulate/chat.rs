@@ -11,9 +11,10 @@ use serde_json::Value;
 
 use super::answer::{alnum, base_seed, json_object_text, pick_tool, structured_text, text_answer};
 use super::faults::Fault;
-use super::gate::{Gate, Outcome, Pass, Refusal, gate};
+use super::gate::{Ask, Gate, Outcome, Pass, Refusal, gate};
 use super::generate::text::Words;
 use super::http::{Body, json_response, sse_response};
+use super::limit::{Kind, Over};
 use super::openai::{ApiError, ChatRequest, Format, Tool, ToolChoice};
 use super::response::{Choice, Meta, Output, completion, sse_events, usage};
 use super::{State, azure, mix, stream};
@@ -36,7 +37,11 @@ pub(crate) async fn handle(state: &State, body: &Bytes, route: Route<'_>) -> Out
         Ok(r) => r,
         Err(e) => return Outcome::Respond(error_response(&e, &[])),
     };
-    match gate(state, req.conversation_key(), req.stream).await {
+    let ask = Ask {
+        model: &req.model,
+        tokens: req.rate_tokens(),
+    };
+    match gate(state, ask, req.conversation_key(), req.stream).await {
         // Azure's prompt filter refuses before the model answers.
         Gate::Pass(pass)
             if pass.fault == Some(Fault::Refuse) && matches!(route, Route::Azure { .. }) =>
@@ -84,6 +89,7 @@ fn refusal(req: &ChatRequest, r: Refusal) -> Response<Body> {
                 secs.iter().map(|s| ("retry-after", s.as_str())).collect();
             error_response(&e, &headers)
         }
+        Refusal::OverLimit(over) => over_limit(&req.model, &over),
         Refusal::ServerError => {
             let e = server_error(
                 500,
@@ -94,6 +100,42 @@ fn refusal(req: &ChatRequest, r: Refusal) -> Response<Body> {
             error_response(&e, &[])
         }
     }
+}
+
+/// A `--limit` refusal as OpenAI words it, with its `x-ratelimit-*` headers.
+fn over_limit(model: &str, over: &Over) -> Response<Body> {
+    let (what, short, kind) = match over.kind {
+        Kind::Requests => ("requests per min (RPM)", "requests", "requests"),
+        Kind::Tokens => ("tokens per min (TPM)", "tokens", "tokens"),
+    };
+    let wait = over.retry_after.as_secs_f64();
+    let e = server_error(
+        429,
+        format!(
+            "Rate limit reached for {model} in organization org-seam-sim on {what}: Limit {}, Used {}, Requested {}. Please try again in {wait:.3}s. Visit https://platform.openai.com/account/rate-limits to learn more.",
+            over.limit, over.used, over.requested
+        ),
+        kind,
+        Some("rate_limit_exceeded"),
+    );
+    let retry = over.retry_after_secs().to_string();
+    let limit = over.limit.to_string();
+    let remaining = over.limit.saturating_sub(over.used).to_string();
+    let reset = format!("{wait:.3}s");
+    let names = [
+        format!("x-ratelimit-limit-{short}"),
+        format!("x-ratelimit-remaining-{short}"),
+        format!("x-ratelimit-reset-{short}"),
+    ];
+    error_response(
+        &e,
+        &[
+            ("retry-after", &retry),
+            (&names[0], &limit),
+            (&names[1], &remaining),
+            (&names[2], &reset),
+        ],
+    )
 }
 
 fn server_error(

@@ -78,8 +78,15 @@ Examples:
   seam simulate --faults 'timeout=1%:30s,malformed=0.05'
   seam simulate --faults 'stall=#1:30s,pace=1.0:20ms'  # first stream stalls
 
-GET /sim/stats counts chat requests per protocol and streams open, completed
-and cancelled (the client left before the last chunk).
+Faults can be changed while the simulator runs: POST /sim/faults with a SPEC
+as the body replaces them (an empty body heals; #N counts start again), and
+GET /sim/faults shows the spec in force:
+  curl -d '503=100%' http://127.0.0.1:8787/sim/faults   # the provider is down
+  curl -d '' http://127.0.0.1:8787/sim/faults           # ... and back
+
+GET /sim/stats counts chat requests per protocol, 429s from --limit
+(rate_limited), and streams open, completed and cancelled (the client left
+before the last chunk).
 ";
 
 /// How often a fault fires.

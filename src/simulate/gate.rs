@@ -1,7 +1,8 @@
 //! The fault decision shared by the three chat front-ends (OpenAI, Anthropic,
-//! Gemini): count the request, roll the faults, add latency, and carry out
-//! the faults that end the connection. Error faults come back as a
-//! [`Refusal`] that each front-end renders in its own wire format.
+//! Gemini): check the `--limit` rate limits, count the request, roll the
+//! faults, add latency, and carry out the faults that end the connection.
+//! Error faults and limit refusals come back as a [`Refusal`] that each
+//! front-end renders in its own wire format.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::faults::Fault;
 use super::http::Body;
+use super::limit::Over;
 use super::stream::Control;
 use super::{State, mix};
 
@@ -33,6 +35,17 @@ pub(crate) enum Refusal {
     Unavailable(Option<u64>),
     /// HTTP 500.
     ServerError,
+    /// HTTP 429 from the `--limit` rate limits.
+    OverLimit(Over),
+}
+
+/// What the rate limits need to know of a request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ask<'a> {
+    /// The model (or Azure deployment) as the request names it.
+    pub model: &'a str,
+    /// The provider's estimate: prompt text ≈ chars/4 plus the output allowance.
+    pub tokens: u64,
 }
 
 /// A request that goes on to be answered.
@@ -82,16 +95,25 @@ pub(crate) fn conversation_key(model: &str, first_user_text: &str) -> u64 {
     u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
 }
 
-/// Roll the faults of one chat request of `conversation`.
-pub(crate) async fn gate(state: &State, conversation: u64, stream: bool) -> Gate {
+/// Check the rate limits, then roll the faults of one chat request of
+/// `conversation`.
+pub(crate) async fn gate(state: &State, ask: Ask<'_>, conversation: u64, stream: bool) -> Gate {
+    if let Err(over) = state
+        .limiter
+        .take(ask.model, ask.tokens, std::time::Instant::now())
+    {
+        state.stats.rate_limited();
+        return Gate::Refuse(Refusal::OverLimit(over));
+    }
+    let faults = state.faults();
     let counter = state.counter.fetch_add(1, Ordering::Relaxed);
-    let conv_index = if state.faults.uses_conversations() {
+    let conv_index = if faults.uses_conversations() {
         state.conversation_index(conversation)
     } else {
         0
     };
     let mut frng = Rng::with_seed(mix(state.seed, counter));
-    let decision = state.faults.decide(&mut frng, conv_index);
+    let decision = faults.decide(&mut frng, conv_index);
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }

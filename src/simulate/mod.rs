@@ -20,8 +20,14 @@
 //!   model. Counted as OpenAI in the stats.
 //! - `GET /v1/models`, `GET /v1/models/{id}`, `GET /v1beta/models[/{id}]`,
 //!   `GET /healthz`.
-//! - `GET /sim/stats` — requests per protocol and streams open, completed
-//!   and cancelled (the client left before the last chunk).
+//! - `GET /sim/stats` — requests per protocol, 429s from `--limit`
+//!   (`rate_limited`), and streams open, completed and cancelled (the
+//!   client left before the last chunk).
+//! - `GET /sim/faults`, `POST /sim/faults` (body: a `--faults` SPEC) — read
+//!   or replace the faults at runtime, e.g. heal with an empty body
+//!   (`#N` counts start again).
+//! - `--limit rpm=N,tpm=N` (`limit.rs`): per-model rate limits like the
+//!   hosted providers', checked before the faults.
 //! - `POST /helpdesk/<path>`, `GET|DELETE /helpdesk/deliveries` — a mock
 //!   helpdesk that deduplicates on `Idempotency-Key`.
 
@@ -36,6 +42,7 @@ mod gemini;
 mod generate;
 mod helpdesk;
 mod http;
+mod limit;
 mod openai;
 mod openai_fields;
 mod response;
@@ -51,7 +58,7 @@ mod tests;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -59,6 +66,12 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use faults::{FAULTS_HELP, FaultSpec, parse_faults};
+pub use limit::{LIMIT_HELP, LimitSpec, parse_limit};
+
+/// The `seam simulate --help` text after the options: faults, then limits.
+pub fn help() -> String {
+    format!("{FAULTS_HELP}\n{LIMIT_HELP}")
+}
 
 /// How long in-flight requests may finish after shutdown before their
 /// connections are dropped.
@@ -68,7 +81,11 @@ const MAX_CONVERSATIONS: usize = 1 << 20;
 
 /// Shared by every connection.
 pub(crate) struct State {
-    faults: FaultSpec,
+    /// The faults in force and the spec text they came from; replaced by
+    /// `POST /sim/faults`.
+    faults: RwLock<(Arc<FaultSpec>, String)>,
+    /// `--limit`: per-model requests and tokens per minute.
+    limiter: limit::Limiter,
     seed: u64,
     /// Chat requests seen, for the fault rolls.
     counter: AtomicU64,
@@ -84,6 +101,36 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// The faults in force now.
+    fn faults(&self) -> Arc<FaultSpec> {
+        self.faults
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .clone()
+    }
+
+    /// The spec text of the faults in force.
+    fn faults_text(&self) -> String {
+        self.faults
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1
+            .clone()
+    }
+
+    /// Replace the faults; `#N` counts start again.
+    fn set_faults(&self, text: &str) -> Result<(), String> {
+        let spec = parse_faults(text)?;
+        *self.faults.write().unwrap_or_else(PoisonError::into_inner) =
+            (Arc::new(spec), text.trim().to_string());
+        self.conversations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        Ok(())
+    }
+
     /// The 0-based index of this request within its conversation.
     fn conversation_index(&self, key: u64) -> u32 {
         let mut map = self
@@ -112,19 +159,65 @@ fn splitmix64(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Serve the simulator on `listener` until `shutdown` resolves: HTTP/1.1 with
-/// keep-alive, one task per connection. After shutdown no connection is
-/// accepted, idle connections close, and in-flight requests get a short grace
-/// period.
+/// What `seam simulate` is started with.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The `--faults` spec text (parsed again by [`serve_with`]).
+    pub faults: String,
+    pub seed: u64,
+    pub limits: LimitSpec,
+}
+
+/// Serve with `faults` and `seed` and no rate limits; see [`serve_with`].
 pub async fn serve(
     listener: TcpListener,
     faults: FaultSpec,
     seed: u64,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    run(
+        listener,
+        (faults, String::new()),
+        seed,
+        LimitSpec::default(),
+        shutdown,
+    )
+    .await
+}
+
+/// Serve the simulator on `listener` until `shutdown` resolves: HTTP/1.1 with
+/// keep-alive, one task per connection. After shutdown no connection is
+/// accepted, idle connections close, and in-flight requests get a short grace
+/// period.
+pub async fn serve_with(
+    listener: TcpListener,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let faults = parse_faults(&options.faults)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let text = options.faults.trim().to_string();
+    run(
+        listener,
+        (faults, text),
+        options.seed,
+        options.limits,
+        shutdown,
+    )
+    .await
+}
+
+async fn run(
+    listener: TcpListener,
+    (faults, faults_text): (FaultSpec, String),
+    seed: u64,
+    limits: LimitSpec,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = Arc::new(State {
-        faults,
+        faults: RwLock::new((Arc::new(faults), faults_text)),
+        limiter: limit::Limiter::new(limits),
         seed,
         counter: AtomicU64::new(0),
         conversations: Mutex::new(HashMap::new()),

@@ -199,6 +199,13 @@ impl ChatRequest {
         h.finalize().into()
     }
 
+    /// Tokens the rate limits charge: the message texts (≈ chars/4) plus
+    /// the output allowance of every choice.
+    pub fn rate_tokens(&self) -> u64 {
+        let text: u64 = self.messages.iter().map(|m| tokens(&m.text)).sum();
+        text + self.max_tokens.unwrap_or(0).saturating_mul(self.n as u64)
+    }
+
     /// Identifies a conversation: the model and the first user message.
     pub fn conversation_key(&self) -> u64 {
         let first = self

@@ -75,6 +75,14 @@ pub(crate) async fn route(
             end(anthropic::handle(&state, &headers, &body).await, &reset)?
         }
         "/sim/stats" if get => json_response(200, &state.stats.json(), &[]),
+        "/sim/faults" if get => json_response(200, &json!({"faults": state.faults_text()}), &[]),
+        "/sim/faults" if method == Method::POST => {
+            let body = match read_body(req).await {
+                Ok(b) => b,
+                Err(r) => return Ok(r),
+            };
+            set_faults(&state, &body)
+        }
         "/v1/models" | "/models" if get => models(),
         p if get && p.starts_with("/v1/models/") => model(&p["/v1/models/".len()..]),
         "/healthz" if get => text_response(200, "ok"),
@@ -100,6 +108,7 @@ pub(crate) async fn route(
         | "/chat/completions"
         | "/v1/messages"
         | "/sim/stats"
+        | "/sim/faults"
         | "/v1/models"
         | "/healthz"
         | "/helpdesk/deliveries" => error(
@@ -169,6 +178,27 @@ async fn azure_call(
         deployment: &deployment,
     };
     end(chat::handle(state, &body, route).await, reset)
+}
+
+/// `POST /sim/faults`: the body is a `--faults` SPEC (empty heals).
+fn set_faults(state: &State, body: &Bytes) -> Response<Body> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return error(
+            400,
+            "The body must be UTF-8 text: a --faults SPEC.",
+            "invalid_request_error",
+            None,
+        );
+    };
+    match state.set_faults(text) {
+        Ok(()) => json_response(200, &json!({"faults": state.faults_text()}), &[]),
+        Err(e) => error(
+            400,
+            &format!("--faults: {e}"),
+            "invalid_request_error",
+            Some("invalid_faults"),
+        ),
+    }
 }
 
 /// The response, or the fault that ends the connection without one.

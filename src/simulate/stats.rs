@@ -1,4 +1,5 @@
-//! `GET /sim/stats`: chat requests per protocol and the fate of streams.
+//! `GET /sim/stats`: chat requests per protocol, rate-limit refusals and
+//! the fate of streams.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +23,8 @@ pub(crate) struct Stats {
     open: AtomicU64,
     cancelled: AtomicU64,
     completed: AtomicU64,
+    /// 429s from the `--limit` rate limits.
+    rate_limited: AtomicU64,
 }
 
 impl Stats {
@@ -33,6 +36,11 @@ impl Stats {
             Protocol::Gemini => &self.gemini,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count a request refused by the `--limit` rate limits.
+    pub(crate) fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Count a stream as open until its guard finishes or is dropped.
@@ -55,6 +63,7 @@ impl Stats {
             "streams_open": get(&self.open),
             "streams_cancelled": get(&self.cancelled),
             "streams_completed": get(&self.completed),
+            "rate_limited": get(&self.rate_limited),
         })
     }
 }
@@ -130,7 +139,8 @@ mod tests {
         assert_eq!(
             stats.json(),
             json!({"requests": {"openai": 0, "anthropic": 1, "gemini": 2},
-                   "streams_open": 0, "streams_cancelled": 1, "streams_completed": 1})
+                   "streams_open": 0, "streams_cancelled": 1, "streams_completed": 1,
+                   "rate_limited": 0})
         );
     }
 }

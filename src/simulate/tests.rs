@@ -512,7 +512,8 @@ async fn stats_count_requests_and_a_cancelled_stream() {
     assert_eq!(
         stats,
         json!({"requests": {"openai": 2, "anthropic": 1, "gemini": 0},
-               "streams_open": 0, "streams_cancelled": 1, "streams_completed": 1})
+               "streams_open": 0, "streams_cancelled": 1, "streams_completed": 1,
+               "rate_limited": 0})
     );
     sim.stop().await;
 }

@@ -52,6 +52,17 @@ struct PipelineLabels {
     pipeline: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GuardLabels {
+    model: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransitionLabels {
+    model: String,
+    state: String,
+}
+
 fn layer_histogram() -> Histogram {
     // 50 µs … ~52 s
     Histogram::new(exponential_buckets(0.000_05, 2.0, 21))
@@ -70,6 +81,13 @@ pub struct Metrics {
     budget_reserved: Family<BudgetLabels, Gauge>,
     budget_limit: Family<BudgetLabels, Gauge>,
     cost_alerts: Family<PipelineLabels, Counter>,
+    breaker_state: Family<GuardLabels, Gauge>,
+    breaker_transitions: Family<TransitionLabels, Counter>,
+    breaker_rejections: Family<GuardLabels, Counter>,
+    rate_limit_waits: Family<GuardLabels, Counter>,
+    rate_limit_wait_seconds: Family<GuardLabels, Counter<f64, std::sync::atomic::AtomicU64>>,
+    rate_limit_refusals: Family<GuardLabels, Counter>,
+    retry_budget_denied: Family<GuardLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -150,6 +168,49 @@ impl Metrics {
             "Daily-cost anomaly alerts raised (new alert rows)",
             cost_alerts.clone(),
         );
+        let breaker_state = Family::<GuardLabels, Gauge>::default();
+        registry.register(
+            "breaker_state",
+            "Circuit breaker state per model: 0 closed, 1 open, 2 half-open",
+            breaker_state.clone(),
+        );
+        let breaker_transitions = Family::<TransitionLabels, Counter>::default();
+        registry.register(
+            "breaker_transitions",
+            "Circuit breaker transitions per model, by the state entered",
+            breaker_transitions.clone(),
+        );
+        let breaker_rejections = Family::<GuardLabels, Counter>::default();
+        registry.register(
+            "breaker_rejections",
+            "Calls refused by an open (or saturated half-open) circuit breaker",
+            breaker_rejections.clone(),
+        );
+        let rate_limit_waits = Family::<GuardLabels, Counter>::default();
+        registry.register(
+            "rate_limit_waits",
+            "Calls that waited for a client-side rate-limit slot",
+            rate_limit_waits.clone(),
+        );
+        let rate_limit_wait_seconds =
+            Family::<GuardLabels, Counter<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "rate_limit_wait_seconds",
+            "Time calls spent waiting for client-side rate-limit slots",
+            rate_limit_wait_seconds.clone(),
+        );
+        let rate_limit_refusals = Family::<GuardLabels, Counter>::default();
+        registry.register(
+            "rate_limit_refusals",
+            "Calls refused because their rate-limit slot lay past their deadline (or could never fit)",
+            rate_limit_refusals.clone(),
+        );
+        let retry_budget_denied = Family::<GuardLabels, Counter>::default();
+        registry.register(
+            "retry_budget_denied",
+            "Retries refused because the model's retry budget was spent",
+            retry_budget_denied.clone(),
+        );
         Metrics {
             registry,
             budget_refusals,
@@ -163,7 +224,62 @@ impl Metrics {
             cost,
             calls,
             deliveries,
+            breaker_state,
+            breaker_transitions,
+            breaker_rejections,
+            rate_limit_waits,
+            rate_limit_wait_seconds,
+            rate_limit_refusals,
+            retry_budget_denied,
         }
+    }
+
+    fn guard_labels(model: &str) -> GuardLabels {
+        GuardLabels {
+            model: model.into(),
+        }
+    }
+
+    /// `state`: 0 closed, 1 open, 2 half-open.
+    pub fn breaker_state(&self, model: &str, state: i64) {
+        self.breaker_state
+            .get_or_create(&Self::guard_labels(model))
+            .set(state);
+    }
+
+    pub fn breaker_transition(&self, model: &str, to: &str) {
+        self.breaker_transitions
+            .get_or_create(&TransitionLabels {
+                model: model.into(),
+                state: to.into(),
+            })
+            .inc();
+    }
+
+    pub fn breaker_rejected(&self, model: &str) {
+        self.breaker_rejections
+            .get_or_create(&Self::guard_labels(model))
+            .inc();
+    }
+
+    pub fn rate_limit_wait(&self, model: &str, waited: Duration) {
+        let labels = Self::guard_labels(model);
+        self.rate_limit_waits.get_or_create(&labels).inc();
+        self.rate_limit_wait_seconds
+            .get_or_create(&labels)
+            .inc_by(waited.as_secs_f64());
+    }
+
+    pub fn rate_limit_refused(&self, model: &str) {
+        self.rate_limit_refusals
+            .get_or_create(&Self::guard_labels(model))
+            .inc();
+    }
+
+    pub fn retry_denied(&self, model: &str) {
+        self.retry_budget_denied
+            .get_or_create(&Self::guard_labels(model))
+            .inc();
     }
 
     pub fn run_finished(&self, pipeline: &str, outcome: &str) {

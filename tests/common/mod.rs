@@ -83,6 +83,14 @@ pub fn simulator(faults: &str) -> Proc {
     spawn(&["simulate", "--listen", "127.0.0.1:0", "--faults", faults])
 }
 
+/// `seam simulate` on a free port with extra arguments (`--faults`,
+/// `--limit`, `--seed`).
+pub fn simulator_with(args: &[&str]) -> Proc {
+    let mut all = vec!["simulate", "--listen", "127.0.0.1:0"];
+    all.extend_from_slice(args);
+    spawn(&all)
+}
+
 /// `seam serve` on a free port.
 pub fn server(config: &Path) -> Proc {
     spawn(&[

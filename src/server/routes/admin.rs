@@ -1,4 +1,5 @@
-//! Admin routes under `/v1/admin/`: one function per route.
+//! Admin routes under `/v1/admin/`: thin reads of the runtime's state, one
+//! function per route.
 
 use std::sync::Arc;
 
@@ -41,4 +42,11 @@ pub async fn alerts(
     };
     let alerts = rt.store.alerts(open_only).await.map_err(Error::from)?;
     Ok(Json(json!({ "alerts": alerts })))
+}
+
+/// `GET /v1/admin/breakers`: each model's circuit breaker (state, failure
+/// rate and counts in its window, when it opened and when it probes next),
+/// its rate limits and its retry budget.
+pub async fn breakers(State(rt): State<Arc<Runtime>>) -> Json<Value> {
+    Json(json!({ "breakers": rt.guards.snapshots() }))
 }

@@ -29,6 +29,7 @@ pub async fn metrics(State(rt): State<Arc<Runtime>>) -> impl IntoResponse {
     if let Err(e) = rt.budgets.refresh_metrics().await {
         tracing::warn!(error = %e, "budget gauges not refreshed");
     }
+    rt.guards.publish_metrics();
     let mut text = rt.metrics.encode();
     if let Some(open) = open {
         // Queue depth read from the store at scrape time.

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::simulate::gate::Refusal;
 use crate::simulate::http::{Body, json_response};
+use crate::simulate::limit::{Kind, Over};
 
 /// Requests per minute the simulated organisation may send.
 const RPM: &str = "50";
@@ -87,6 +88,7 @@ pub(crate) fn refusal(r: Refusal, request_id: &str) -> Response<Body> {
                 retry.iter().map(|s| ("retry-after", s.as_str())).collect();
             e.response(request_id, &headers)
         }
+        Refusal::OverLimit(over) => over_limit(&over, request_id),
         Refusal::ServerError => ApiError {
             status: 500,
             kind: "api_error",
@@ -94,4 +96,39 @@ pub(crate) fn refusal(r: Refusal, request_id: &str) -> Response<Body> {
         }
         .response(request_id, &[]),
     }
+}
+
+/// A `--limit` refusal as Anthropic words it, with its
+/// `anthropic-ratelimit-*` headers.
+fn over_limit(over: &Over, request_id: &str) -> Response<Body> {
+    let (what, short) = match over.kind {
+        Kind::Requests => ("requests", "requests"),
+        Kind::Tokens => ("tokens", "tokens"),
+    };
+    let e = ApiError {
+        status: 429,
+        kind: "rate_limit_error",
+        message: format!(
+            "This request would exceed the rate limit for your organization (org-seam-sim) of {} {what} per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.",
+            over.limit
+        ),
+    };
+    let retry = over.retry_after_secs().to_string();
+    let limit = over.limit.to_string();
+    let remaining = over.limit.saturating_sub(over.used).to_string();
+    let reset = humantime::format_rfc3339_seconds(SystemTime::now() + over.retry_after).to_string();
+    let names = [
+        format!("anthropic-ratelimit-{short}-limit"),
+        format!("anthropic-ratelimit-{short}-remaining"),
+        format!("anthropic-ratelimit-{short}-reset"),
+    ];
+    e.response(
+        request_id,
+        &[
+            ("retry-after", &retry),
+            (&names[0], &limit),
+            (&names[1], &remaining),
+            (&names[2], &reset),
+        ],
+    )
 }

@@ -20,7 +20,7 @@ use super::answer::{
     text_answer, truncate_tokens,
 };
 use super::faults::Fault;
-use super::gate::{Gate, Outcome, Pass, gate};
+use super::gate::{Ask, Gate, Outcome, Pass, gate};
 use super::generate::text::Words;
 use super::http::{Body, json_response, sse_response};
 use super::{mix, stream};
@@ -49,7 +49,11 @@ pub(crate) async fn handle(state: &State, headers: &HeaderMap, body: &Bytes) -> 
         return Outcome::Respond(e.response(&request_id, &[]));
     }
     let key = super::gate::conversation_key(&req.model, req.first_user_text());
-    match gate(state, key, req.stream).await {
+    let ask = Ask {
+        model: &req.model,
+        tokens: req.rate_tokens(),
+    };
+    match gate(state, ask, key, req.stream).await {
         Gate::Pass(pass) => Outcome::Respond(answer(state, &req, pass, &request_id)),
         Gate::Refuse(r) => Outcome::Respond(refusal(r, &request_id)),
         Gate::Drop(outcome) => outcome,

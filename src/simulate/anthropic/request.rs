@@ -222,6 +222,13 @@ impl MessagesRequest {
         tools + tokens(&self.system)
     }
 
+    /// Tokens the rate limits charge: system and message texts (≈ chars/4)
+    /// plus `max_tokens`.
+    pub(crate) fn rate_tokens(&self) -> u64 {
+        let text: u64 = self.messages.iter().map(|m| tokens(&m.text)).sum();
+        tokens(&self.system) + text + self.max_tokens
+    }
+
     /// Every input token: prefix, messages (≈ chars/4 + 4 each) and 3.
     pub(crate) fn input_tokens(&self) -> u64 {
         let messages: u64 = self

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::simulate::gate::Refusal;
 use crate::simulate::http::{Body, json_response};
+use crate::simulate::limit::{Kind, Over};
 
 /// A Google API error answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +94,7 @@ pub(crate) fn refusal(r: Refusal, model: &str) -> Response<Body> {
                 retry.iter().map(|s| ("retry-after", s.as_str())).collect();
             e.response(&headers)
         }
+        Refusal::OverLimit(over) => over_limit(&over, model),
         Refusal::ServerError => ApiError {
             code: 500,
             status: "INTERNAL",
@@ -101,4 +103,42 @@ pub(crate) fn refusal(r: Refusal, model: &str) -> Response<Body> {
         }
         .response(&[]),
     }
+}
+
+/// A `--limit` refusal as the Gemini API words it: RESOURCE_EXHAUSTED with
+/// the quota that ran out and a RetryInfo delay.
+fn over_limit(over: &Over, model: &str) -> Response<Body> {
+    let (metric, quota) = match over.kind {
+        Kind::Requests => (
+            "generativelanguage.googleapis.com/generate_content_requests",
+            "GenerateRequestsPerMinutePerProjectPerModel",
+        ),
+        Kind::Tokens => (
+            "generativelanguage.googleapis.com/generate_content_input_token_count",
+            "GenerateContentInputTokensPerModelPerMinute",
+        ),
+    };
+    let secs = over.retry_after_secs();
+    let e = ApiError {
+        code: 429,
+        status: "RESOURCE_EXHAUSTED",
+        message: format!(
+            "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.\n* Quota exceeded for metric: {metric}, limit: {}, model: {model}\nPlease retry in {:.3}s.",
+            over.limit,
+            over.retry_after.as_secs_f64()
+        ),
+        details: vec![
+            json!({
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [{
+                    "quotaMetric": metric,
+                    "quotaId": quota,
+                    "quotaDimensions": {"location": "global", "model": model},
+                    "quotaValue": over.limit.to_string()
+                }]
+            }),
+            json!({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{secs}s")}),
+        ],
+    };
+    e.response(&[("retry-after", &secs.to_string())])
 }

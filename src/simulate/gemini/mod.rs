@@ -23,7 +23,7 @@ use super::answer::{
     text_answer, truncate_tokens,
 };
 use super::faults::Fault;
-use super::gate::{Gate, Outcome, Pass, conversation_key, gate};
+use super::gate::{Ask, Gate, Outcome, Pass, conversation_key, gate};
 use super::generate::text::Words;
 use super::http::{Body, json_response, sse_response};
 use super::{mix, stream};
@@ -150,7 +150,11 @@ pub(crate) async fn handle(
     }
     let sse = stream && query_param(query, "alt") == Some("sse");
     let key = conversation_key(&req.model, req.first_user_text());
-    match gate(state, key, sse).await {
+    let ask = Ask {
+        model: &req.model,
+        tokens: req.rate_tokens(),
+    };
+    match gate(state, ask, key, sse).await {
         Gate::Pass(pass) => Outcome::Respond(answer(state, &req, pass, stream, sse)),
         Gate::Refuse(r) => Outcome::Respond(refusal(r, &req.model)),
         Gate::Drop(outcome) => outcome,

@@ -307,6 +307,17 @@ impl GenerateRequest {
         self.contents.last().is_some_and(|c| c.function_response)
     }
 
+    /// Tokens the rate limits charge: system and turn texts (≈ chars/4)
+    /// plus `maxOutputTokens` of every candidate.
+    pub(crate) fn rate_tokens(&self) -> u64 {
+        let text: u64 = self.contents.iter().map(|c| tokens(&c.text)).sum();
+        let output = self
+            .max_output_tokens
+            .unwrap_or(0)
+            .saturating_mul(self.candidate_count as u64);
+        tokens(&self.system) + text + output
+    }
+
     /// Prompt tokens: ≈ chars/4 per turn plus system and definitions.
     pub(crate) fn prompt_tokens(&self) -> u64 {
         let turns: u64 = self

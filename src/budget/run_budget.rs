@@ -8,6 +8,8 @@ use crate::error::Error;
 pub struct RunLimits {
     pub max_calls: Option<u32>,
     pub max_cost_micros: Option<u64>,
+    /// The per-inference cap: checked by the call's admission, not here.
+    pub max_cost_micros_per_call: Option<u64>,
 }
 
 /// Why a run may not make another call.
@@ -107,6 +109,7 @@ mod tests {
         let mut b = RunBudget::new(RunLimits {
             max_calls: Some(3),
             max_cost_micros: Some(1_000),
+            max_cost_micros_per_call: None,
         });
         b.charge(400).unwrap();
         b.settle(300);

@@ -134,8 +134,15 @@ pub(super) fn check_limits(r: &mut Report<'_>, pipeline: &str, l: RawLimits) -> 
             "must be at least 1 (omit it for no limit)",
         );
     }
+    if l.max_cost_micros_per_call == Some(0) {
+        r.at(
+            &["pipelines", pipeline, "limits", "max_cost_micros_per_call"],
+            "must be at least 1 (omit it for no limit)",
+        );
+    }
     RunLimits {
         max_calls: l.max_calls_per_run,
         max_cost_micros: l.max_cost_micros_per_run,
+        max_cost_micros_per_call: l.max_cost_micros_per_call,
     }
 }

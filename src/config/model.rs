@@ -131,6 +131,16 @@ impl ModelConfig {
         }
     }
 
+    /// The worst-case cost with the prompt counted exactly (not bounded):
+    /// what a budget reservation falls back to near its limit.
+    pub fn worst_cost_exact(&self, messages: &[ChatMessage], max_output: u32) -> u64 {
+        self.cost_micros(&Usage {
+            input_tokens: self.tokenizer.count_messages(messages),
+            output_tokens: u64::from(max_output),
+            ..Usage::default()
+        })
+    }
+
     fn check_prompt(&self, prompt: u64, max_output: u32) -> Result<u64, Error> {
         if prompt + u64::from(max_output) > u64::from(self.context_window) {
             return Err(ProviderError::ContextLength {

@@ -250,6 +250,10 @@ pub struct RawLimits {
     /// Most micro-dollars one run may spend (each call's worst case is
     /// checked before it is made).
     pub max_cost_micros_per_run: Option<u64>,
+    /// Refuse, before it is made, any one call whose worst-case cost
+    /// (prompt counted, full output allowance, the model's prices) exceeds
+    /// this; the run tries a cheaper model of its chain, else escalates.
+    pub max_cost_micros_per_call: Option<u64>,
 }
 
 /// `[pipelines.NAME.retry]`

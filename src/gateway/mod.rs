@@ -22,7 +22,9 @@ use crate::infer::{
     ChatMessage, ChatRequest, ChatResponse, ChatStream, ResponseFormat, RetryPolicy,
     StructuredMode, stream,
 };
+use crate::budget::{RunBudget, RunLimits};
 use crate::pipeline::Runtime;
+use crate::pipeline::admission::{self, CallScope};
 
 /// Retries per model for transient errors.
 const RETRY: RetryPolicy = RetryPolicy {
@@ -37,6 +39,9 @@ const DEFAULT_MAX_TOKENS: u32 = 4096;
 const STREAM_TOTAL: Duration = Duration::from_secs(600);
 /// Feedback rounds for a JSON-schema answer that fails validation.
 const MAX_REPAIRS: u32 = 1;
+/// How long a call may wait for its model's rate-limit slot, retries and
+/// fallbacks included (a stream's answer is bounded by [`STREAM_TOTAL`]).
+const CALL_DEADLINE: Duration = Duration::from_secs(120);
 
 /// The models to try for a requested name: it, then its fallbacks.
 pub fn chain(rt: &Runtime, name: &str) -> Option<Vec<Arc<ModelConfig>>> {
@@ -210,6 +215,14 @@ async fn call_chain(
     tracker: &mut Tracker,
 ) -> Result<(Answer, Arc<ModelConfig>), Error> {
     let mut last_err = Error::Config("no model in the chain is usable".into());
+    let deadline = tokio::time::Instant::now() + CALL_DEADLINE;
+    // The endpoint has no per-run limits; budgets and caps still apply.
+    let mut run_budget = RunBudget::new(RunLimits::default());
+    let scope = CallScope {
+        tenant: &call.tenant,
+        pipeline: record::CHAT_PIPELINE,
+        max_cost_per_call: None,
+    };
     for model in chain {
         let (Some(provider), Some(provider_cfg)) = (
             rt.providers.get(&model.provider),
@@ -222,11 +235,6 @@ async fn call_chain(
             Some(n) => n,
             None => default_max_tokens(model, &call.messages),
         };
-        if let Err(e) = model.preflight(&call.messages, max_tokens) {
-            tracker.refused(model, &e);
-            last_err = e;
-            continue;
-        }
         let mode = StructuredMode::choose(provider.structured_modes(), model.structured);
         let format = match &call.format {
             Format::Text => ResponseFormat::Text,
@@ -245,6 +253,26 @@ async fn call_chain(
                 STREAM_TOTAL
             } else {
                 provider_cfg.timeout
+            };
+            let admitted = match admission::admit(
+                rt,
+                model,
+                &scope,
+                &messages,
+                max_tokens,
+                deadline,
+                &mut run_budget,
+            )
+            .await
+            {
+                Ok(a) => a,
+                Err(e) => {
+                    // Too long, too dear, breaker open or rate-limited:
+                    // nothing was spent; the next model may take it.
+                    tracker.refused(model, &e);
+                    last_err = e;
+                    break;
+                }
             };
             let request = ChatRequest {
                 model: &model.upstream,
@@ -265,12 +293,19 @@ async fn call_chain(
                 provider.chat(&request).await.map(Answer::Full)
             };
             let took = started.elapsed();
-            let response = match result {
-                Ok(Answer::Full(r)) => r,
-                Ok(stream) => {
+            let result = match result {
+                Ok(Answer::Stream(s)) => {
+                    tracker.hold(admitted.opened());
                     tracker.attempt(model, took.as_millis() as u64, Ok(None));
-                    return Ok((stream, model.clone()));
+                    return Ok((Answer::Stream(s), model.clone()));
                 }
+                Ok(Answer::Full(r)) => Ok(r),
+                Err(e) => Err(e),
+            };
+            let cost = result.as_ref().map_or(0, |r| model.cost_micros(&r.usage));
+            admitted.settle(&result, cost, &mut run_budget).await;
+            let response = match result {
+                Ok(r) => r,
                 Err(e) => {
                     tracker.attempt(model, took.as_millis() as u64, Err(&e));
                     rt.metrics.provider_call(&model.name, e.type_name());
@@ -282,7 +317,10 @@ async fn call_chain(
                         return Err(e.into());
                     }
                     transient += 1;
-                    if transient >= RETRY.max_attempts {
+                    if transient >= RETRY.max_attempts
+                        || !rt.guards.get(&model.name).is_none_or(|g| g.may_retry())
+                    {
+                        // Out of attempts, or of this model's retry budget.
                         last_err = e.into();
                         break;
                     }

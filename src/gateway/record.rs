@@ -15,6 +15,7 @@ use crate::infer::stream::Collector;
 use crate::infer::{ChatMessage, ChatResponse, ProviderError, StreamEvent, Usage};
 use crate::pipeline::Runtime;
 use crate::pipeline::record::Trail;
+use crate::budget::Reservation;
 use crate::store::RunRecord;
 
 /// The pipeline name chat-completion runs are recorded under.
@@ -38,6 +39,11 @@ pub struct Tracker {
     collector: Collector,
     /// A stream's prompt, for counting when the provider reports no usage.
     prompt: Vec<ChatMessage>,
+    tenant: String,
+    /// The budget held for a stream until it ends.
+    reservation: Option<Reservation>,
+    /// What the stream cost, once it ended.
+    stream_cost: Option<u64>,
 }
 
 impl Tracker {
@@ -62,7 +68,15 @@ impl Tracker {
             cost_micros: 0,
             collector: Collector::default(),
             prompt: Vec::new(),
+            tenant: call.tenant.clone(),
+            reservation: None,
+            stream_cost: None,
         }
+    }
+
+    /// Hold a stream's budget reservation until the stream ends.
+    pub fn hold(&mut self, reservation: Reservation) {
+        self.reservation = Some(reservation);
     }
 
     pub fn run_id(&self) -> &str {
@@ -180,6 +194,7 @@ impl Tracker {
             model.tokenizer.count_messages(&self.prompt)
         });
         let cost = self.charge(&model, response.usage);
+        self.stream_cost = Some(cost);
         self.push(
             "infer",
             json!({"model": model.name, "status": "stream_end", "usage": response.usage,
@@ -250,7 +265,7 @@ impl Tracker {
         RunRecord {
             id: self.run_id.clone(),
             pipeline: CHAT_PIPELINE.into(),
-            tenant: crate::store::DEFAULT_TENANT.into(),
+            tenant: self.tenant.clone(),
             status: status.into(),
             event_id: None,
             input_sha256: Some(self.request_sha256.clone()),
@@ -272,6 +287,13 @@ impl Tracker {
     }
 
     async fn commit(&mut self, record: RunRecord) {
+        if let Some(r) = self.reservation.take() {
+            // A stream that never reported its end costs its estimate.
+            let actual = self.stream_cost.unwrap_or(r.estimate_micros());
+            if let Err(e) = r.settle(actual).await {
+                tracing::warn!(run_id = %self.run_id, error = %e, "budget reservation not settled");
+            }
+        }
         let Some(trail) = self.trail.take() else {
             return;
         };
@@ -316,6 +338,9 @@ impl Drop for Tracker {
             cost_micros: self.cost_micros,
             collector: std::mem::take(&mut self.collector),
             prompt: std::mem::take(&mut self.prompt),
+            tenant: std::mem::take(&mut self.tenant),
+            reservation: self.reservation.take(),
+            stream_cost: self.stream_cost,
         };
         handle.spawn(async move {
             let _ = rest.settle_stream();

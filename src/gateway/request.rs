@@ -49,6 +49,9 @@ pub struct ChatCall {
     pub seed: Option<u64>,
     pub stream: bool,
     pub include_usage: bool,
+    /// Whose call it is (budgets, cost reports): the `Seam-Tenant` header,
+    /// set by the route; the default tenant until then.
+    pub tenant: String,
 }
 
 impl ChatCall {
@@ -127,6 +130,7 @@ impl ChatCall {
             seed: obj.get("seed").and_then(Value::as_u64),
             stream,
             include_usage,
+            tenant: crate::store::DEFAULT_TENANT.to_string(),
         })
     }
 

@@ -9,6 +9,8 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::Runtime;
+use super::admission::{self, CallScope};
+use crate::budget::RunBudget;
 use super::record::Trail;
 use crate::config::ModelConfig;
 use crate::config::Pipeline;
@@ -54,12 +56,19 @@ pub fn error_json(e: &Error) -> serde_json::Value {
 pub async fn call_models(
     rt: &Runtime,
     p: &Pipeline,
+    tenant: &str,
     prompt: &RenderedPrompt,
     deadline: Instant,
     trail: &mut Trail,
     progress: Option<&Progress>,
 ) -> (Result<Answer, Error>, Spent) {
     let mut spent = Spent::default();
+    let mut run_budget = RunBudget::new(p.limits);
+    let scope = CallScope {
+        tenant,
+        pipeline: &p.name,
+        max_cost_per_call: p.limits.max_cost_micros_per_call,
+    };
     let mut last_err = Error::Config(format!("pipeline `{}` has no usable model", p.name));
     for model_name in &p.models {
         let model = rt.config.models.get(model_name);
@@ -78,15 +87,6 @@ pub async fn call_models(
         let per_call = p.request_timeout.unwrap_or(provider_cfg.timeout);
         let mode = StructuredMode::choose(provider.structured_modes(), model.structured);
         let mut messages: Vec<ChatMessage> = prompt.messages.clone();
-        if let Err(e) = model.preflight(&messages, p.max_output_tokens) {
-            trail.push(
-                "infer",
-                json!({"model": model.name, "status": "skipped", "error": error_json(&e)}),
-            );
-            spent.decline(&model.name, &e);
-            last_err = e;
-            continue;
-        }
         let mut transient = 0u32;
         let mut repairs = 0u32;
         loop {
@@ -97,6 +97,35 @@ pub async fn call_models(
                     spent,
                 );
             }
+            // Priced, guarded and budgeted before it goes out; a refusal
+            // spends nothing and passes to the next model of the chain.
+            let admitted = match admission::admit(
+                rt,
+                model,
+                &scope,
+                &messages,
+                p.max_output_tokens,
+                deadline,
+                &mut run_budget,
+            )
+            .await
+            {
+                Ok(a) => a,
+                Err(e) => {
+                    trail.push(
+                        "infer",
+                        json!({"model": model.name, "status": "refused", "error": error_json(&e)}),
+                    );
+                    if matches!(e, Error::RunBudgetExceeded(_)) {
+                        // The run's own limit: no other model changes that.
+                        return (Err(e), spent);
+                    }
+                    spent.decline(&model.name, &e);
+                    last_err = e;
+                    break;
+                }
+            };
+            let now = Instant::now();
             let request = ChatRequest::simple(
                 &model.upstream,
                 &messages,
@@ -123,17 +152,22 @@ pub async fn call_models(
                         .await
                     {
                         Some(r) => r,
+                        // Dropping `admitted` counts the call at its estimate.
                         None => return (Err(Error::Cancelled), spent),
                     }
                 }
             };
             let took = started.elapsed();
+            let cost = result.as_ref().map_or(0, |r| model.cost_micros(&r.usage));
+            let estimate = admitted.estimate_micros;
+            admitted.settle(&result, cost, &mut run_budget).await;
             rt.metrics.layer(&p.name, "infer", took);
             let base = json!({
                 "model": model.name,
                 "provider": model.provider,
                 "upstream": model.upstream,
                 "attempt": spent.attempts,
+                "estimate_micros": estimate,
                 "params": {"max_tokens": p.max_output_tokens, "temperature": p.temperature, "structured_output": mode.as_str()},
                 "latency_ms": took.as_millis() as u64,
             });
@@ -165,11 +199,21 @@ pub async fn call_models(
                         spent.decline(&model.name, &last_err);
                         break;
                     }
+                    if !rt.guards.get(&model.name).is_none_or(|g| g.may_retry()) {
+                        // A failing provider is not hammered: its retries
+                        // are capped at a fraction of its calls.
+                        trail.push(
+                            "infer",
+                            json!({"model": model.name, "status": "retry_denied", "reason": "the model's retry budget is spent"}),
+                        );
+                        last_err = e.into();
+                        spent.decline(&model.name, &last_err);
+                        break;
+                    }
                     tokio::time::sleep(delay).await;
                     continue;
                 }
             };
-            let cost = model.cost_micros(&response.usage);
             spent.usage.add(response.usage);
             spent.cost_micros += cost;
             rt.metrics.provider_call(&model.name, "ok");

@@ -2,6 +2,7 @@
 //! driver, `attempts.rs` the model-call loop (retries, repairs, fallbacks),
 //! `batch.rs` the JSONL shape, `context.rs` the shared runtime.
 
+pub(crate) mod admission;
 mod attempts;
 mod batch;
 mod context;

@@ -103,7 +103,7 @@ impl RunFailure {
 
 /// Run `input` through pipeline `name`.
 pub async fn execute(rt: &Runtime, name: &str, input: Value) -> Result<RunResult, RunFailure> {
-    execute_streaming(rt, name, input, None).await
+    execute_streaming(rt, name, input, crate::store::DEFAULT_TENANT, None).await
 }
 
 /// Run `input` through pipeline `name`, streaming model output to
@@ -113,6 +113,7 @@ pub async fn execute_streaming(
     rt: &Runtime,
     name: &str,
     input: Value,
+    tenant: &str,
     progress: Option<Progress>,
 ) -> Result<RunResult, RunFailure> {
     let p = rt
@@ -138,7 +139,7 @@ pub async fn execute_streaming(
     let mut record = RunRecord {
         id: run_id.clone(),
         pipeline: p.name.clone(),
-        tenant: crate::store::DEFAULT_TENANT.into(),
+        tenant: tenant.into(),
         status: "failed".into(),
         event_id: None,
         input_sha256: None,
@@ -230,7 +231,7 @@ pub async fn execute_streaming(
 
     // Layers 3 and 4: infer, then parse and verify the output.
     let (answer, mut spent) =
-        call_models(rt, &p, &prompt, deadline, &mut trail, progress.as_ref()).await;
+        call_models(rt, &p, tenant, &prompt, deadline, &mut trail, progress.as_ref()).await;
     let (redacted_output, answered_by) = match answer {
         Ok(a) => (a.verified.value, AnsweredBy::Model { model: a.model }),
         Err(e) => match baseline(&p, &ingested.redacted, &e, &mut trail) {

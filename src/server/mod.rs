@@ -10,6 +10,7 @@
 mod error;
 mod router;
 mod routes;
+pub(crate) mod tenant;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -17,15 +17,24 @@ use crate::error::Error;
 use crate::gateway::request::{ChatCall, Format};
 use crate::gateway::{self, Tracker};
 use crate::infer::{ChatResponse, ChatStream, Role, StreamEvent, Usage, finish};
-use crate::pipeline::{Runtime, execute};
+use crate::pipeline::{Runtime, execute_streaming};
+use crate::server::tenant::tenant_of;
 
-pub async fn completions(State(rt): State<Arc<Runtime>>, body: Bytes) -> Response {
-    let call = match ChatCall::parse(&body) {
+pub async fn completions(
+    State(rt): State<Arc<Runtime>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut call = match ChatCall::parse(&body) {
         Ok(c) => c,
         Err(bad) => {
             let param = (!bad.param.is_empty()).then_some(bad.param.as_str());
             return wire::error_response(&Error::BadRequest(bad.message), param, None);
         }
+    };
+    call.tenant = match tenant_of(&headers) {
+        Ok(t) => t,
+        Err(e) => return wire::error_response(&e, None, None),
     };
     if let Some(chain) = gateway::chain(&rt, &call.model) {
         if call.stream {
@@ -207,7 +216,11 @@ async fn pipeline_completion(rt: Arc<Runtime>, call: ChatCall) -> Response {
     let name = call.model.clone();
     let task_rt = rt.clone();
     // Like the run API: the run is its own task, so a hang-up cannot cut it.
-    let result = tokio::spawn(async move { execute(&task_rt, &name, input).await }).await;
+    let tenant = call.tenant.clone();
+    let result = tokio::spawn(async move {
+        execute_streaming(&task_rt, &name, input, &tenant, None).await
+    })
+    .await;
     let result = match result {
         Ok(Ok(r)) => r,
         Ok(Err(f)) => {

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use crate::error::Error;
 use crate::pipeline::{RunEvent, RunFailure, Runtime, execute_streaming};
 use crate::server::ApiError;
+use crate::server::tenant::tenant_of;
 
 pub async fn create(
     State(rt): State<Arc<Runtime>>,
@@ -34,12 +35,14 @@ pub async fn create(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/event-stream"));
+    let tenant = tenant_of(&headers)?;
     if wants_stream {
-        return Ok(stream_run(rt, name, input));
+        return Ok(stream_run(rt, name, input, tenant));
     }
     // The run is its own task: a client that hangs up must not cancel it
     // half-way (spend without a record, an action without its run).
-    let task = tokio::spawn(async move { execute_streaming(&rt, &name, input, None).await });
+    let task =
+        tokio::spawn(async move { execute_streaming(&rt, &name, input, &tenant, None).await });
     let result = task
         .await
         .map_err(|e| Error::Config(format!("run task failed: {e}")))??;
@@ -50,9 +53,10 @@ pub async fn create(
 /// writes, then one `result` (the checked output, after commit) or `error`.
 /// A client that hangs up cancels the model call; the run is recorded as
 /// cancelled with what it spent.
-fn stream_run(rt: Arc<Runtime>, name: String, input: Value) -> Response {
+fn stream_run(rt: Arc<Runtime>, name: String, input: Value, tenant: String) -> Response {
     let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(async move { execute_streaming(&rt, &name, input, Some(tx)).await });
+    let task =
+        tokio::spawn(async move { execute_streaming(&rt, &name, input, &tenant, Some(tx)).await });
     let body = futures_util::stream::unfold((rx, Some(task)), |(mut rx, task)| async move {
         if let Some(ev) = rx.recv().await {
             let name = match &ev {

@@ -237,6 +237,57 @@ fn a_stalled_stream_is_cut_and_classed() {
 }
 
 #[test]
+fn stalled_streams_are_cut_and_free_their_upstream_connections() {
+    // TensorZero #6328: stalled upstream streams must not pile up and
+    // exhaust the connection pool. Every conversation's first stream stalls.
+    let g = gateway("stall=#1:30s");
+    let started = Instant::now();
+    let handles: Vec<_> = (0..32)
+        .map(|i| {
+            let url = format!("{}/v1/chat/completions", g.server.url);
+            std::thread::spawn(move || {
+                let mut resp = client()
+                    .post(url)
+                    .json(&json!({"model": "gw-backup", "stream": true,
+                        "messages": [{"role": "user", "content": format!("stall {i}")}]}))
+                    .send()
+                    .unwrap();
+                let mut text = String::new();
+                resp.read_to_string(&mut text).unwrap();
+                text
+            })
+        })
+        .collect();
+    for h in handles {
+        let text = h.join().unwrap();
+        assert!(text.contains("\"code\":\"provider_stalled\""), "{text}");
+    }
+    // Cut at the 500 ms idle limit, all of them, not one after another.
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    // The simulator saw every stalled stream dropped: nothing is held open.
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats: Value = client()
+            .get(format!("{}/sim/stats", g.sim.url))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if stats["streams_open"] == 0 && stats["streams_cancelled"] == 32 {
+            break;
+        }
+        assert!(Instant::now() < until, "upstream streams still held: {stats}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // And the same conversations answer at once on their next request.
+    let (status, _, body) = chat(
+        &g,
+        &json!({"model": "gw-backup", "messages": [{"role": "user", "content": "stall 0"}]}),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
 fn a_client_that_hangs_up_cancels_the_upstream_stream() {
     let g = gateway("pace=100%:200ms");
     let mut resp = client()

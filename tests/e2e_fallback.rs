@@ -162,3 +162,71 @@ fn line_of(ws: &Workspace, needle: &str) -> usize {
         .unwrap()
         + 1
 }
+
+fn sim_calls(st: &Stack) -> u64 {
+    let v: Value = client()
+        .get(format!("{}/sim/stats", st.sim.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    v["requests"]["openai"].as_u64().unwrap()
+}
+
+/// The stack with extra config appended, and seam restarted on it.
+fn restarted(faults: &str, extra: &str) -> Stack {
+    let mut st = stack(faults, 0);
+    st.ws.append(extra);
+    st.server = server(&st.ws.config());
+    st
+}
+
+#[test]
+fn a_call_over_the_pipelines_per_inference_cap_is_refused_before_any_call_and_escalated() {
+    // Both models' worst case (300 output tokens at their prices) is over 50 µ$.
+    let st = restarted(
+        "",
+        "[pipelines.triage.limits]\nmax_cost_micros_per_call = 50\n",
+    );
+    let (status, body) = post(&st, &ticket("T-7101", "Refund please"));
+    assert_eq!(status, 402, "{body}");
+    let e = &body["error"];
+    assert_eq!(e["type"], "cost_cap_exceeded", "{body}");
+    assert_eq!(e["class"], "budget");
+    assert_eq!(e["escalated"], true);
+    // Tried the cheaper fallback too; neither was called; no baseline for cost.
+    let declined: Vec<&str> = e["declined"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["error"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(declined, ["cost_cap_exceeded", "cost_cap_exceeded"], "{body}");
+    assert_eq!(sim_calls(&st), 0);
+    let open = escalations(&st, "");
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["reason_type"], "cost_cap_exceeded");
+}
+
+#[test]
+fn a_run_stops_at_its_call_limit_without_restarting_the_retry_cycle() {
+    // Every call fails; the run may make two calls in all, retries and
+    // fallbacks included (LiteLLM #19985, #7091: a fallback must not restart
+    // the retry cycle or loop).
+    let st = restarted(
+        "503=100%",
+        "[pipelines.triage.limits]\nmax_calls_per_run = 2\n",
+    );
+    let (status, body) = post(&st, &ticket("T-7102", "Refund please"));
+    assert_eq!(status, 402, "{body}");
+    assert_eq!(body["error"]["type"], "run_budget_exceeded", "{body}");
+    assert_eq!(sim_calls(&st), 2);
+
+    // Without the limit, the chain is bounded too: three attempts per model,
+    // each model once, then the baseline.
+    let st = stack("503=100%", 0);
+    let (status, body) = post(&st, &ticket("T-7103", "Refund please"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["answered_by"]["step"], "baseline");
+    assert_eq!(sim_calls(&st), 6);
+}

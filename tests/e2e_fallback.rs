@@ -230,3 +230,59 @@ fn a_run_stops_at_its_call_limit_without_restarting_the_retry_cycle() {
     assert_eq!(body["answered_by"]["step"], "baseline");
     assert_eq!(sim_calls(&st), 6);
 }
+
+#[test]
+fn a_tenants_budget_holds_on_the_pipeline_and_the_chat_endpoint() {
+    let st = restarted(
+        "",
+        r#"
+[[budgets]]
+scope = "tenant"
+name = "acme"
+period = "month"
+limit_micros = 1
+"#,
+    );
+    let as_acme = |path: &str, body: &Value| {
+        let resp = client()
+            .post(format!("{}{path}", st.server.url))
+            .header("Seam-Tenant", "acme")
+            .json(body)
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json::<Value>().unwrap())
+    };
+    // acme's month allows 1 µ$: no call fits, on either interface.
+    let (status, body) = as_acme(
+        "/v1/pipelines/triage/runs",
+        &ticket("T-7201", "Refund please"),
+    );
+    assert_eq!(status, 402, "{body}");
+    assert_eq!(body["error"]["type"], "budget_exceeded");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tenant \"acme\""),
+        "{body}"
+    );
+    let chat = json!({"model": "small", "messages": [{"role": "user", "content": "hello"}]});
+    let (status, body) = as_acme("/v1/chat/completions", &chat);
+    assert_eq!(status, 402, "{body}");
+    // OpenAI's shape: its quota type, seam's error type as the code.
+    assert_eq!(body["error"]["type"], "insufficient_quota", "{body}");
+    assert_eq!(body["error"]["code"], "budget_exceeded", "{body}");
+    assert_eq!(sim_calls(&st), 0);
+    // Other tenants (and callers that name none) are not limited by it.
+    let (status, body) = post(&st, &ticket("T-7202", "Refund please"));
+    assert_eq!(status, 200, "{body}");
+    // A malformed tenant name is a client error.
+    let bad = client()
+        .post(format!("{}/v1/pipelines/triage/runs", st.server.url))
+        .header("Seam-Tenant", "not a name")
+        .json(&ticket("T-7203", "x"))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+}

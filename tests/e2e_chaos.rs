@@ -79,10 +79,6 @@ fn triage_schema() -> seam::schema::JsonSchema {
     .unwrap()
 }
 
-fn get(url: &str) -> Value {
-    client().get(url).send().unwrap().json().unwrap()
-}
-
 fn breaker<'a>(all: &'a Value, model: &str) -> &'a Value {
     all["breakers"]
         .as_array()
@@ -95,10 +91,7 @@ fn breaker<'a>(all: &'a Value, model: &str) -> &'a Value {
 #[test]
 fn under_thirty_percent_faults_every_request_answers_in_time_with_checked_output() {
     // 30 % of provider calls fail: rate limits, server errors, hangs and resets.
-    let st = stack(
-        "429=8%:1,500=6%,503=6%,timeout=5%:5s,reset=5%",
-        0,
-    );
+    let st = stack("429=8%:1,500=6%,503=6%,timeout=5%:5s,reset=5%", 0);
     st.ws.replace("request_ms = 5000", "request_ms = 700");
     st.ws.replace("run_ms = 20000", "run_ms = 3000");
     drop(st.server);
@@ -139,13 +132,17 @@ fn under_thirty_percent_faults_every_request_answers_in_time_with_checked_output
     }
     assert_eq!(model + baseline + errors, 150);
     // Retries and the fallback model absorb most faults.
-    assert!(model >= 75, "model {model}, baseline {baseline}, errors {errors}");
+    assert!(
+        model >= 75,
+        "model {model}, baseline {baseline}, errors {errors}"
+    );
 }
 
 /// The numbers in a budget refusal's message.
 fn refusal_numbers(message: &str) -> (u64, u64, u64, u64) {
     let num = |after: &str| -> u64 {
-        let rest = &message[message.find(after).unwrap_or_else(|| panic!("{message}")) + after.len()..];
+        let rest =
+            &message[message.find(after).unwrap_or_else(|| panic!("{message}")) + after.len()..];
         rest.chars()
             .take_while(char::is_ascii_digit)
             .collect::<String>()
@@ -251,14 +248,18 @@ half_open_probes = 2
             .json()
             .unwrap()
     };
-    let sim_calls = || get(&format!("{}/sim/stats", st.sim.url))["requests"]["openai"].as_u64().unwrap();
+    let sim_calls = || {
+        get_json(&format!("{}/sim/stats", st.sim.url))["requests"]["openai"]
+            .as_u64()
+            .unwrap()
+    };
 
     // Two runs of three failed attempts on `small`: the breaker opens.
     for i in 0..2 {
         let body = run(&format!("T-{i}"));
         assert_eq!(body["answered_by"]["step"], "baseline", "{body}");
     }
-    let admin = get(&format!("{}/v1/admin/breakers", server.url));
+    let admin = get_json(&format!("{}/v1/admin/breakers", server.url));
     assert_eq!(breaker(&admin, "small")["state"], "open", "{admin}");
     assert_eq!(breaker(&admin, "large")["state"], "closed", "{admin}");
 
@@ -286,16 +287,11 @@ half_open_probes = 2
             "{body}"
         );
     }
-    let admin = get(&format!("{}/v1/admin/breakers", server.url));
+    let admin = get_json(&format!("{}/v1/admin/breakers", server.url));
     let small = breaker(&admin, "small");
     assert_eq!(small["state"], "closed", "{admin}");
     assert_eq!(small["trips"], 1, "{admin}");
-    let metrics = client()
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics(&server.url);
     assert!(
         metrics.contains("seam_breaker_state{model=\"small\"} 0"),
         "{metrics}"
@@ -321,8 +317,8 @@ fn rate_limited_storm(rpm: u32, runs: usize, seam_limits: bool) -> (Value, Value
     }
     let results = storm(&server.url, all, 16);
     let statuses = results.iter().map(|(s, ..)| *s).collect();
-    let stats = get(&format!("{}/sim/stats", sim.url));
-    let breakers = get(&format!("{}/v1/admin/breakers", server.url));
+    let stats = get_json(&format!("{}/sim/stats", sim.url));
+    let breakers = get_json(&format!("{}/v1/admin/breakers", server.url));
     (stats, breakers, statuses)
 }
 

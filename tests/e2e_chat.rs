@@ -263,7 +263,11 @@ fn stalled_streams_are_cut_and_free_their_upstream_connections() {
         assert!(text.contains("\"code\":\"provider_stalled\""), "{text}");
     }
     // Cut at the 500 ms idle limit, all of them, not one after another.
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     // The simulator saw every stalled stream dropped: nothing is held open.
     let until = Instant::now() + Duration::from_secs(10);
     loop {
@@ -276,7 +280,10 @@ fn stalled_streams_are_cut_and_free_their_upstream_connections() {
         if stats["streams_open"] == 0 && stats["streams_cancelled"] == 32 {
             break;
         }
-        assert!(Instant::now() < until, "upstream streams still held: {stats}");
+        assert!(
+            Instant::now() < until,
+            "upstream streams still held: {stats}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // And the same conversations answer at once on their next request.

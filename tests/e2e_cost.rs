@@ -220,12 +220,6 @@ fn report_and_projection_match_the_stored_runs() {
     assert!(String::from_utf8_lossy(&none.stderr).contains("no runs with token usage"));
 }
 
-fn get_json(url: &str) -> Value {
-    let resp = client().get(url).send().unwrap();
-    assert!(resp.status().is_success(), "{url}: {}", resp.status());
-    resp.json().unwrap()
-}
-
 #[test]
 fn a_daily_cost_spike_raises_one_alert_seen_by_serve_check_and_report() {
     let sim = simulator("");
@@ -324,12 +318,7 @@ limit_micros = 90000000
         5_000_000 - spent,
         "{triage}"
     );
-    let metrics = client()
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics(&server.url);
     assert!(
         metrics.contains(
             "seam_budget_limit_micros{scope=\"pipeline\",name=\"triage\",period=\"day\"} 5000000"

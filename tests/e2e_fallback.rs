@@ -54,7 +54,9 @@ fn when_every_model_fails_a_baseline_rule_answers_and_the_response_says_why() {
         assert_eq!(d["error"]["class"], "transient", "{d}");
     }
     // The action is delivered like any other.
-    let d = st.sink.wait_for("the baseline's delivery", |d| !d.is_empty());
+    let d = st
+        .sink
+        .wait_for("the baseline's delivery", |d| !d.is_empty());
     assert_eq!(d[0].body["category"], "billing");
 
     // The audit holds a baseline record between the model attempts and the result.
@@ -73,7 +75,11 @@ fn when_every_model_fails_a_baseline_rule_answers_and_the_response_says_why() {
         .collect();
     let baseline_at = layers.iter().position(|l| *l == "baseline").unwrap();
     assert!(layers[..baseline_at].contains(&"infer"), "{layers:?}");
-    assert_eq!(&layers[baseline_at + 1..baseline_at + 3], ["act", "result"], "{layers:?}");
+    assert_eq!(
+        &layers[baseline_at + 1..baseline_at + 3],
+        ["act", "result"],
+        "{layers:?}"
+    );
     let record = &run["layers"][baseline_at]["record"];
     assert_eq!(record["rule"], "billing");
     assert_eq!(record["because"]["class"], "transient");
@@ -201,7 +207,11 @@ fn a_call_over_the_pipelines_per_inference_cap_is_refused_before_any_call_and_es
         .iter()
         .map(|d| d["error"]["type"].as_str().unwrap())
         .collect();
-    assert_eq!(declined, ["cost_cap_exceeded", "cost_cap_exceeded"], "{body}");
+    assert_eq!(
+        declined,
+        ["cost_cap_exceeded", "cost_cap_exceeded"],
+        "{body}"
+    );
     assert_eq!(sim_calls(&st), 0);
     let open = escalations(&st, "");
     assert_eq!(open.len(), 1);

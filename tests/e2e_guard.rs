@@ -12,7 +12,7 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Proc, TestSink, Workspace, client, seam, server, simulator, simulator_with};
+use common::{Proc, TestSink, Workspace, client, metrics, seam, server, simulator, simulator_with};
 use seam::infer::guard::{CallOutcome, Guard, GuardConfig, RateLimitConfig, SystemClock};
 use seam::telemetry::Metrics;
 use serde_json::{Value, json};
@@ -411,12 +411,7 @@ min_per_sec = 1
     assert_eq!(large["rate_limit"], Value::Null);
     assert_eq!(large["retry_budget"]["available"], 20);
 
-    let metrics = client()
-        .get(format!("{}/metrics", srv.url))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics(&srv.url);
     for model in ["small", "large"] {
         let gauge = format!("seam_breaker_state{{model=\"{model}\"}} 0");
         assert!(metrics.contains(&gauge), "no {gauge} in:\n{metrics}");

@@ -114,12 +114,7 @@ fn valid_run_returns_verified_output_and_acts_once() {
             .status(),
         200
     );
-    let metrics = client()
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics(&server.url);
     assert!(
         metrics.contains(r#"seam_runs_total{pipeline="triage",outcome="succeeded"} 2"#),
         "{metrics}"
@@ -165,12 +160,7 @@ fn invalid_input_is_422_with_pointers_and_no_model_call() {
         .map(|l| l["layer"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names, ["ingest", "result"]);
-    let metrics = client()
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics(&server.url);
     assert!(
         !metrics.contains("seam_provider_calls_total{"),
         "a provider was called: {metrics}"

@@ -16,13 +16,13 @@ use serde_json::json;
 pub use record::Tracker;
 use request::{ChatCall, Format};
 
+use crate::budget::{RunBudget, RunLimits};
 use crate::config::ModelConfig;
 use crate::error::Error;
 use crate::infer::{
     ChatMessage, ChatRequest, ChatResponse, ChatStream, ResponseFormat, RetryPolicy,
     StructuredMode, stream,
 };
-use crate::budget::{RunBudget, RunLimits};
 use crate::pipeline::Runtime;
 use crate::pipeline::admission::{self, CallScope};
 

@@ -9,13 +9,13 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::request::ChatCall;
+use crate::budget::Reservation;
 use crate::config::ModelConfig;
 use crate::error::Error;
 use crate::infer::stream::Collector;
 use crate::infer::{ChatMessage, ChatResponse, ProviderError, StreamEvent, Usage};
 use crate::pipeline::Runtime;
 use crate::pipeline::record::Trail;
-use crate::budget::Reservation;
 use crate::store::RunRecord;
 
 /// The pipeline name chat-completion runs are recorded under.

@@ -100,7 +100,10 @@ impl Baseline {
                 let mut key = at("when");
                 key.push(pointer.clone());
                 if !is_pointer(&pointer) {
-                    problems.push((key, format!("`{pointer}` is not a JSON pointer (it must start with `/`)")));
+                    problems.push((
+                        key,
+                        format!("`{pointer}` is not a JSON pointer (it must start with `/`)"),
+                    ));
                     continue;
                 }
                 match Regex::new(&pattern) {
@@ -109,7 +112,13 @@ impl Baseline {
                 }
             }
             let prefix = vec!["rules".to_string(), i.to_string()];
-            let answer = Answer::load(rule.output, rule.copy, output_schema, &prefix, &mut problems);
+            let answer = Answer::load(
+                rule.output,
+                rule.copy,
+                output_schema,
+                &prefix,
+                &mut problems,
+            );
             rules.push(Rule {
                 name: rule.name.unwrap_or_else(|| format!("rule {i}")),
                 when,
@@ -117,7 +126,13 @@ impl Baseline {
             });
         }
         let default = raw.default.map(|d| {
-            Answer::load(d.output, d.copy, output_schema, &["default".to_string()], &mut problems)
+            Answer::load(
+                d.output,
+                d.copy,
+                output_schema,
+                &["default".to_string()],
+                &mut problems,
+            )
         });
         if problems.is_empty() {
             Ok(Baseline { rules, default })
@@ -146,11 +161,13 @@ impl Baseline {
 
 impl Rule {
     fn matches(&self, input: &Value) -> bool {
-        self.when.iter().all(|(pointer, re)| match input.pointer(pointer) {
-            Some(Value::String(s)) => re.is_match(s),
-            Some(Value::Null) | None => false,
-            Some(other) => re.is_match(&other.to_string()),
-        })
+        self.when
+            .iter()
+            .all(|(pointer, re)| match input.pointer(pointer) {
+                Some(Value::String(s)) => re.is_match(s),
+                Some(Value::Null) | None => false,
+                Some(other) => re.is_match(&other.to_string()),
+            })
     }
 }
 
@@ -180,7 +197,9 @@ impl Answer {
             if !is_pointer(&to) || !is_pointer(&from) {
                 problems.push((
                     key("copy", Some(&to)),
-                    format!("`{to}` = `{from}`: both sides must be JSON pointers (starting with `/`)"),
+                    format!(
+                        "`{to}` = `{from}`: both sides must be JSON pointers (starting with `/`)"
+                    ),
                 ));
                 continue;
             }
@@ -199,7 +218,10 @@ impl Answer {
         for e in schema.validate(&sample) {
             problems.push((
                 key("output", None),
-                format!("does not satisfy the output schema at `{}`: {}", e.pointer, e.message),
+                format!(
+                    "does not satisfy the output schema at `{}`: {}",
+                    e.pointer, e.message
+                ),
             ));
         }
         answer
@@ -293,7 +315,10 @@ mod tests {
     fn the_first_matching_rule_answers_with_copied_fields() {
         let b = Baseline::load(raw(RULES), &schema()).unwrap();
         let a = b
-            .answer(&json!({"subject": "Charged twice", "plan": "pro"}), &schema())
+            .answer(
+                &json!({"subject": "Charged twice", "plan": "pro"}),
+                &schema(),
+            )
             .unwrap();
         assert_eq!(a.rule, "billing");
         assert_eq!(

@@ -10,8 +10,8 @@ use tokio::time::Instant;
 
 use super::Runtime;
 use super::admission::{self, CallScope};
-use crate::budget::RunBudget;
 use super::record::Trail;
+use crate::budget::RunBudget;
 use crate::config::ModelConfig;
 use crate::config::Pipeline;
 use crate::error::Error;
@@ -44,7 +44,8 @@ pub struct Spent {
 
 impl Spent {
     fn decline(&mut self, model: &str, e: &Error) {
-        self.declined.push(json!({"model": model, "error": error_json(e)}));
+        self.declined
+            .push(json!({"model": model, "error": error_json(e)}));
     }
 }
 

@@ -230,8 +230,16 @@ pub async fn execute_streaming(
     );
 
     // Layers 3 and 4: infer, then parse and verify the output.
-    let (answer, mut spent) =
-        call_models(rt, &p, tenant, &prompt, deadline, &mut trail, progress.as_ref()).await;
+    let (answer, mut spent) = call_models(
+        rt,
+        &p,
+        tenant,
+        &prompt,
+        deadline,
+        &mut trail,
+        progress.as_ref(),
+    )
+    .await;
     let (redacted_output, answered_by) = match answer {
         Ok(a) => (a.verified.value, AnsweredBy::Model { model: a.model }),
         Err(e) => match baseline(&p, &ingested.redacted, &e, &mut trail) {
@@ -389,15 +397,18 @@ async fn fail(
     record.error_type = Some(error.type_name().to_string());
     record.error_class = Some(error.class().as_str().to_string());
     record.error_message = Some(error.to_string());
-    trail.push("result", json!({
-        "status": record.status,
-        "error": super::attempts::error_json(&error),
-        "declined": spent.declined,
-        "attempts": spent.attempts,
-        "usage": spent.usage,
-        "cost_micros": spent.cost_micros,
-        "latency_ms": latency_ms,
-    }));
+    trail.push(
+        "result",
+        json!({
+            "status": record.status,
+            "error": super::attempts::error_json(&error),
+            "declined": spent.declined,
+            "attempts": spent.attempts,
+            "usage": spent.usage,
+            "cost_micros": spent.cost_micros,
+            "latency_ms": latency_ms,
+        }),
+    );
     let outcome = record.status.clone();
     let run_id = record.id.clone();
     match rt

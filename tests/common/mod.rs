@@ -394,3 +394,20 @@ pub fn model_weights() -> PathBuf {
     }
     path
 }
+
+/// GET `url`, which must answer 2xx, as JSON.
+pub fn get_json(url: &str) -> serde_json::Value {
+    let resp = client().get(url).send().unwrap();
+    assert!(resp.status().is_success(), "{url}: {}", resp.status());
+    resp.json().unwrap()
+}
+
+/// The Prometheus text of the server at `base_url`.
+pub fn metrics(base_url: &str) -> String {
+    client()
+        .get(format!("{base_url}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+}

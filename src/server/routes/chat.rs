@@ -217,10 +217,9 @@ async fn pipeline_completion(rt: Arc<Runtime>, call: ChatCall) -> Response {
     let task_rt = rt.clone();
     // Like the run API: the run is its own task, so a hang-up cannot cut it.
     let tenant = call.tenant.clone();
-    let result = tokio::spawn(async move {
-        execute_streaming(&task_rt, &name, input, &tenant, None).await
-    })
-    .await;
+    let result =
+        tokio::spawn(async move { execute_streaming(&task_rt, &name, input, &tenant, None).await })
+            .await;
     let result = match result {
         Ok(Ok(r)) => r,
         Ok(Err(f)) => {

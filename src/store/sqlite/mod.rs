@@ -6,8 +6,8 @@
 mod audit;
 mod budgets;
 mod checkpoint;
-mod escalations;
 mod cost;
+mod escalations;
 mod migrate;
 mod outbox;
 mod runs;
@@ -29,9 +29,10 @@ pub use migrate::pending_migrations;
 use writer::Op;
 
 use super::{
-    Alert, AuditEntry, AuditStore, BudgetStore, CostStore, DaySpend, DeliveryOutcome, Escalation, LedgerRow,
-    ModelSpend, NewAlert, NewOutbox, OutboxItem, OutboxStore, ReserveOutcome, ReserveRequest,
-    Result, RunRecord, RunStore, SettleOutcome, SpendRow, Store, StoreError, StoredAudit,
+    Alert, AuditEntry, AuditStore, BudgetStore, CostStore, DaySpend, DeliveryOutcome, Escalation,
+    LedgerRow, ModelSpend, NewAlert, NewOutbox, OutboxItem, OutboxStore, ReserveOutcome,
+    ReserveRequest, Result, RunRecord, RunStore, SettleOutcome, SpendRow, Store, StoreError,
+    StoredAudit,
 };
 use crate::config::{StoreConfig, Synchronous};
 

@@ -130,6 +130,10 @@ fn under_thirty_percent_faults_every_request_answers_in_time_with_checked_output
             }
         }
     }
+    let slowest = results.iter().map(|(_, _, t)| *t).max().unwrap();
+    eprintln!(
+        "chaos: 150 runs: {model} by a model, {baseline} by the baseline, {errors} escalated errors; slowest {slowest:?}"
+    );
     assert_eq!(model + baseline + errors, 150);
     // Retries and the fallback model absorb most faults.
     assert!(
@@ -215,6 +219,9 @@ limit_micros = {LIMIT}
             |r| r.get(0),
         )
         .unwrap();
+    eprintln!(
+        "budget: 1000 concurrent runs: {ok} answered, {refused} refused; ledger spent {spent} of {LIMIT} µ$, runs recorded {recorded} µ$"
+    );
     assert!(spent as u64 <= LIMIT, "spent {spent} > {LIMIT}");
     assert_eq!(reserved, 0);
     assert_eq!(spent, recorded);

@@ -10,6 +10,18 @@ use super::ProviderError;
 use super::error::parse_retry_after;
 use crate::config::Secret;
 
+/// How long the provider asked us to wait: OpenAI's and Azure's
+/// millisecond `retry-after-ms` when present (it is the more precise),
+/// else the standard `Retry-After` (seconds or an HTTP date).
+pub fn retry_after_of(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    text("retry-after-ms")
+        .and_then(|ms| ms.trim().parse::<f64>().ok())
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+        .or_else(|| text("retry-after").and_then(parse_retry_after))
+}
+
 /// An error answer, as the provider's classifier sees it.
 pub struct ErrorAnswer<'a> {
     pub status: u16,
@@ -55,11 +67,7 @@ pub async fn post_json(
     if (200..300).contains(&status) {
         return Ok(resp);
     }
-    let retry_after = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after);
+    let retry_after = retry_after_of(resp.headers());
     let text = resp
         .text()
         .await
@@ -135,6 +143,19 @@ pub fn says_context_length(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_ms_wins_over_retry_after() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after_of(&h), None);
+        h.insert("retry-after", HeaderValue::from_static("3"));
+        assert_eq!(retry_after_of(&h), Some(Duration::from_secs(3)));
+        h.insert("retry-after-ms", HeaderValue::from_static("1250"));
+        assert_eq!(retry_after_of(&h), Some(Duration::from_millis(1250)));
+        h.insert("retry-after-ms", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after_of(&h), Some(Duration::from_secs(3)));
+    }
 
     #[test]
     fn messages_come_from_json_or_raw_text() {

@@ -61,6 +61,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The dead-letter queue of background runs that gave up.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
     /// Spend reports, monthly projections and the daily-cost check.
     Cost {
         #[command(subcommand)]
@@ -100,6 +105,60 @@ pub enum AuditCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// Which dead-letter entries a command acts on: one id, or every entry
+/// matching the filters (`--all` with none: every entry).
+#[derive(Debug, clap::Args)]
+pub struct DlqSelect {
+    /// One entry (its run id).
+    pub id: Option<String>,
+    /// Every entry matching the filters below.
+    #[arg(long, conflicts_with = "id")]
+    pub all: bool,
+    #[arg(long)]
+    pub pipeline: Option<String>,
+    /// Only entries that died of this error type, e.g. `provider_overloaded`.
+    #[arg(long = "type")]
+    pub error_type: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Dead-lettered background runs, oldest first.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        pipeline: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One entry: why it died, and its run's records.
+    Show {
+        id: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Queue entries again: attempts start over, the run keeps its id and history.
+    Retry {
+        #[command(flatten)]
+        select: DlqSelect,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Delete entries for good (asks for --yes).
+    Purge {
+        #[command(flatten)]
+        select: DlqSelect,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Confirm the deletion.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

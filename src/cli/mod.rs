@@ -5,6 +5,7 @@ mod args;
 mod audit;
 mod check;
 mod cost;
+mod dlq;
 mod run;
 mod serve;
 mod simulate;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{AuditCommand, Cli, Command, CostCommand};
+use args::{AuditCommand, Cli, Command, CostCommand, DlqCommand};
 
 /// Parse arguments, set up logging, run the command.
 pub fn main() -> ExitCode {
@@ -95,6 +96,7 @@ pub fn main() -> ExitCode {
             Command::Cost {
                 command: CostCommand::Check { config, day, json },
             } => cost::check(&config.config, day.as_deref(), json).await,
+            Command::Dlq { command } => dlq::run(command).await,
             Command::Simulate {
                 listen,
                 faults,

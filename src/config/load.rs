@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::budgets::{check_alerts, check_budget, check_limits};
 use super::locate::Locator;
-use super::model::{Config, Pipeline, ServerConfig, StoreConfig, Synchronous};
+use super::model::{Config, Pipeline, QueuePolicy, ServerConfig, StoreConfig, Synchronous};
 use super::providers::{check_model, check_provider};
 use super::raw::{
     RawAlerts, RawBudget, RawConfig, RawModel, RawPipeline, RawProvider, RawServer, RawStore,
@@ -416,6 +416,32 @@ fn check_pipeline(
         _ => None,
     };
     let limits = check_limits(r, name, p.limits);
+    let queue = QueuePolicy {
+        concurrency: p.queue.concurrency.unwrap_or(4),
+        retry: RetryPolicy {
+            max_attempts: p.queue.max_attempts.unwrap_or(5),
+            base_delay: Duration::from_millis(p.queue.base_delay_ms.unwrap_or(1_000)),
+            max_delay: Duration::from_millis(p.queue.max_delay_ms.unwrap_or(60_000)),
+        },
+    };
+    if queue.concurrency == 0 {
+        r.at(
+            &["pipelines", name, "queue", "concurrency"],
+            "must be at least 1",
+        );
+    }
+    if queue.retry.max_attempts == 0 {
+        r.at(
+            &["pipelines", name, "queue", "max_attempts"],
+            "must be at least 1",
+        );
+    }
+    if queue.retry.base_delay > queue.retry.max_delay {
+        r.at(
+            &["pipelines", name, "queue", "base_delay_ms"],
+            "must not exceed max_delay_ms",
+        );
+    }
     let mut models = vec![p.model];
     models.extend(p.fallbacks);
     Some(Pipeline {
@@ -434,6 +460,7 @@ fn check_pipeline(
         request_timeout: p.timeouts.request_ms.map(Duration::from_millis),
         run_timeout: Duration::from_millis(p.timeouts.run_ms.unwrap_or(60_000)),
         baseline,
+        queue,
         limits,
         sink: sink.ok()?,
     })

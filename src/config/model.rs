@@ -169,6 +169,15 @@ impl ModelConfig {
     }
 }
 
+/// How a pipeline's background runs are worked.
+#[derive(Debug, Clone, Copy)]
+pub struct QueuePolicy {
+    pub concurrency: usize,
+    /// Attempts (full jitter backoff between them) before the dead-letter
+    /// queue.
+    pub retry: RetryPolicy,
+}
+
 #[derive(Debug)]
 pub struct Pipeline {
     pub name: String,
@@ -190,6 +199,8 @@ pub struct Pipeline {
     pub run_timeout: Duration,
     /// Answers when every model failed; `None`: such runs escalate.
     pub baseline: Option<Baseline>,
+    /// Background runs: concurrency, attempts and backoff.
+    pub queue: QueuePolicy,
     /// `[pipelines.NAME.limits]`: calls and money one run may use.
     pub limits: RunLimits,
     pub sink: SinkConfig,

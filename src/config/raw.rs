@@ -231,6 +231,9 @@ pub struct RawPipeline {
     pub event_id: Option<String>,
     #[serde(default)]
     pub retry: RawRetry,
+    /// Background runs (async API calls, webhooks) of this pipeline.
+    #[serde(default)]
+    pub queue: RawQueue,
     #[serde(default)]
     pub timeouts: RawTimeouts,
     /// Rules that answer when every model of the chain failed.
@@ -254,6 +257,21 @@ pub struct RawLimits {
     /// (prompt counted, full output allowance, the model's prices) exceeds
     /// this; the run tries a cheaper model of its chain, else escalates.
     pub max_cost_micros_per_call: Option<u64>,
+}
+
+/// `[pipelines.NAME.queue]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueue {
+    /// Background runs of this pipeline in flight at once, default 4.
+    pub concurrency: Option<usize>,
+    /// Runs tried for transient failures before the dead-letter queue,
+    /// default 5.
+    pub max_attempts: Option<u32>,
+    /// First backoff ceiling between attempts, default 1000.
+    pub base_delay_ms: Option<u64>,
+    /// Largest backoff ceiling, default 60000.
+    pub max_delay_ms: Option<u64>,
 }
 
 /// `[pipelines.NAME.retry]`

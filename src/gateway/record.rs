@@ -283,6 +283,7 @@ impl Tracker {
             latency_ms: self.started.elapsed().as_millis() as u64,
             created_at: self.created_at.clone(),
             finished_at: crate::clock::now_rfc3339(),
+            queue_item: None,
         }
     }
 

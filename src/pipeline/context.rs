@@ -27,6 +27,8 @@ pub struct Runtime {
     pub client: reqwest::Client,
     /// Wakes the outbox worker when a run has committed an action.
     pub outbox_wake: Arc<Notify>,
+    /// Wakes the background workers when an event has been queued.
+    pub queue_wake: Arc<Notify>,
     /// Cached deterministic answers of `/v1/chat/completions`.
     pub chat_cache: ResponseCache,
     /// `[[budgets]]` over the store's ledger: reserve before a call,
@@ -65,6 +67,7 @@ impl Runtime {
             guards,
             client,
             outbox_wake: Arc::new(Notify::new()),
+            queue_wake: Arc::new(Notify::new()),
             chat_cache: ResponseCache::new(CHAT_CACHE_ENTRIES),
         }))
     }

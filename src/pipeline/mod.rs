@@ -9,8 +9,9 @@ mod context;
 mod progress;
 pub(crate) mod record;
 mod run;
+pub mod worker;
 
 pub use batch::{BatchSummary, run_batch};
 pub use context::Runtime;
 pub use progress::{Progress, RunEvent};
-pub use run::{RunFailure, RunResult, execute, execute_streaming};
+pub use run::{RunFailure, RunResult, execute, execute_queued, execute_streaming};

@@ -15,7 +15,7 @@ use crate::config::Pipeline;
 use crate::error::{Error, ErrorClass};
 use crate::flags::Flag;
 use crate::infer::Usage;
-use crate::store::{NewOutbox, RunRecord};
+use crate::store::{NewOutbox, QueueItem, QueueSettle, RunRecord};
 
 /// A successful run, as the API returns it.
 #[derive(Debug, Serialize)]
@@ -116,6 +116,37 @@ pub async fn execute_streaming(
     tenant: &str,
     progress: Option<Progress>,
 ) -> Result<RunResult, RunFailure> {
+    execute_in(rt, name, input, tenant, None, progress).await
+}
+
+/// Run a queued event (a background run): the run takes the queue row's
+/// id, and its commit settles the row in the same transaction. A
+/// transient failure is not escalated: the worker tries again later, then
+/// dead-letters it.
+pub async fn execute_queued(rt: &Runtime, item: &QueueItem) -> Result<RunResult, RunFailure> {
+    let settle = QueueSettle {
+        id: item.id.clone(),
+        attempt: item.attempts,
+    };
+    execute_in(
+        rt,
+        &item.pipeline,
+        item.input.clone(),
+        &item.tenant,
+        Some(settle),
+        None,
+    )
+    .await
+}
+
+async fn execute_in(
+    rt: &Runtime,
+    name: &str,
+    input: Value,
+    tenant: &str,
+    queued: Option<QueueSettle>,
+    progress: Option<Progress>,
+) -> Result<RunResult, RunFailure> {
     let p = rt
         .config
         .pipelines
@@ -128,7 +159,10 @@ pub async fn execute_streaming(
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + p.run_timeout;
     let created_at = crate::clock::now_rfc3339();
-    let run_id = uuid::Uuid::now_v7().to_string();
+    let run_id = match &queued {
+        Some(q) => q.id.clone(),
+        None => uuid::Uuid::now_v7().to_string(),
+    };
     let mut trail = Trail::new(&run_id);
     if let Some(tx) = &progress {
         let _ = tx.send(super::progress::RunEvent::Started {
@@ -157,6 +191,7 @@ pub async fn execute_streaming(
         latency_ms: 0,
         created_at,
         finished_at: String::new(),
+        queue_item: queued.clone(),
     };
 
     // Layer 1: ingest.
@@ -245,9 +280,13 @@ pub async fn execute_streaming(
         Err(e) => match baseline(&p, &ingested.redacted, &e, &mut trail) {
             Some(answered) => answered,
             None => {
-                // No model and no rule could answer: a human finishes it.
+                // No model and no rule could answer: a human finishes it,
+                // unless it is a background run that can simply be tried
+                // again later.
                 record.status = if matches!(e, Error::Cancelled) {
                     "cancelled"
+                } else if queued.is_some() && e.class() == ErrorClass::Transient {
+                    "failed"
                 } else {
                     "escalated"
                 }

@@ -29,12 +29,19 @@ pub async fn run(
     let worker = tokio::spawn(crate::act::outbox::run(
         rt.clone(),
         rt.config.server.outbox_concurrency,
-        stop_rx,
+        stop_rx.clone(),
     ));
+    let background = tokio::spawn(crate::pipeline::worker::run(rt.clone(), stop_rx.clone()));
     let served = axum::serve(listener, app(rt))
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_tx.send(true);
+    // Background runs in flight finish (their leases would hand them to the
+    // next start otherwise); actions they leave are delivered by the next
+    // start's outbox worker if this one has stopped.
+    if let Err(e) = background.await {
+        tracing::error!(error = %e, "background workers ended abnormally");
+    }
     if let Err(e) = worker.await {
         tracing::error!(error = %e, "outbox worker ended abnormally");
     }

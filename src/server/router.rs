@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::routes::{admin, chat, escalations, health, models, runs};
+use super::routes::{admin, chat, dlq, escalations, health, models, runs};
 use crate::pipeline::Runtime;
 
 pub fn app(rt: Arc<Runtime>) -> Router {
@@ -16,6 +16,10 @@ pub fn app(rt: Arc<Runtime>) -> Router {
         .route("/v1/models", get(models::list))
         .route("/v1/models/{id}", get(models::get))
         .route("/v1/admin/escalations", get(escalations::list))
+        .route("/v1/admin/dlq", get(dlq::list))
+        .route("/v1/admin/dlq/retry", post(dlq::retry))
+        .route("/v1/admin/dlq/purge", post(dlq::purge))
+        .route("/v1/admin/dlq/{id}", get(dlq::show))
         .route("/v1/admin/budgets", get(admin::budgets))
         .route("/v1/admin/alerts", get(admin::alerts))
         .route("/v1/admin/breakers", get(admin::breakers))

@@ -58,6 +58,87 @@ pub struct RunRecord {
     pub latency_ms: u64,
     pub created_at: String,
     pub finished_at: String,
+    /// The queue item this run settles (background runs): committed with
+    /// the run, in its transaction. Not stored in the row.
+    #[serde(skip)]
+    pub queue_item: Option<QueueSettle>,
+}
+
+/// An event to queue for a background run.
+#[derive(Debug, Clone)]
+pub struct NewQueued {
+    pub id: String,
+    pub pipeline: String,
+    pub tenant: String,
+    /// `api` or `webhook`.
+    pub source: &'static str,
+    /// A second event with the same key (for the pipeline) is a duplicate.
+    pub dedupe_key: Option<String>,
+    pub input: Value,
+}
+
+/// What queueing did: the id of the row holding the event, and whether it
+/// was already there (a duplicate, acknowledged and not queued again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueued {
+    pub id: String,
+    pub duplicate: bool,
+}
+
+/// A claimed queue row.
+#[derive(Debug, Clone)]
+pub struct QueueItem {
+    pub id: String,
+    pub pipeline: String,
+    pub tenant: String,
+    pub input: Value,
+    /// Attempts including the one just claimed.
+    pub attempts: u32,
+}
+
+/// A queue row as stored (no input: it may hold PII).
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueRow {
+    pub id: String,
+    pub pipeline: String,
+    pub tenant: String,
+    pub source: String,
+    pub dedupe_key: Option<String>,
+    /// `queued`, `leased`, `done` or `dead`.
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: Option<String>,
+    pub error_type: Option<String>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+/// How a worker ends an attempt whose run did not settle the row.
+#[derive(Debug, Clone)]
+pub enum QueueOutcome {
+    /// Try again at `at_ms` (Unix ms).
+    Retry { at_ms: i64 },
+    /// Give up: the row goes to the dead-letter queue.
+    Dead,
+}
+
+/// Which dead-letter rows a command acts on.
+#[derive(Debug, Clone, Default)]
+pub struct DeadFilter {
+    pub id: Option<String>,
+    pub pipeline: Option<String>,
+    pub error_type: Option<String>,
+}
+
+/// How a background run's queue item ends when its run commits.
+#[derive(Debug, Clone)]
+pub struct QueueSettle {
+    pub id: String,
+    /// The lease's attempt: a worker whose lease was taken over must not
+    /// settle the newer attempt's item.
+    pub attempt: u32,
 }
 
 /// A run a human must finish (status `escalated`): why it could not be
@@ -140,6 +221,44 @@ pub trait RunStore: Send + Sync {
     async fn escalations(&self, status: Option<&str>, limit: usize) -> Result<Vec<Escalation>>;
 }
 
+/// The durable queue of background runs and its dead-letter queue.
+#[async_trait::async_trait]
+pub trait QueueStore: Send + Sync {
+    /// Commit the event (durably) before it is acknowledged.
+    async fn enqueue(&self, item: NewQueued) -> Result<Enqueued>;
+    /// Lease up to `limit` due rows of `pipeline` (queued and due, or
+    /// leased with an expired lease: its worker died).
+    async fn claim_queue(
+        &self,
+        pipeline: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<QueueItem>>;
+    /// End attempt `attempt` of row `id` when its run did not settle it
+    /// (a transient failure); only while that attempt holds the lease.
+    async fn finish_queue(
+        &self,
+        id: &str,
+        attempt: u32,
+        outcome: QueueOutcome,
+        error: (&str, &str, &str),
+    ) -> Result<bool>;
+    async fn queue_row(&self, id: &str) -> Result<Option<QueueRow>>;
+    /// Rows in `status` (all when `None`), optionally of one pipeline,
+    /// oldest first.
+    async fn queue_rows(
+        &self,
+        status: Option<&str>,
+        pipeline: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<QueueRow>>;
+    /// Put matching dead rows back in the queue (attempts start over, the
+    /// run keeps its id and its audit history). Returns how many.
+    async fn retry_dead(&self, filter: DeadFilter) -> Result<u64>;
+    /// Delete matching dead rows. Returns how many.
+    async fn purge_dead(&self, filter: DeadFilter) -> Result<u64>;
+}
+
 #[async_trait::async_trait]
 pub trait OutboxStore: Send + Sync {
     /// Lease up to `limit` due rows (pending and due, or leased and expired).
@@ -174,7 +293,9 @@ pub use budget::{
 };
 
 #[async_trait::async_trait]
-pub trait Store: RunStore + OutboxStore + AuditStore + BudgetStore + CostStore {
+pub trait Store:
+    RunStore + OutboxStore + AuditStore + QueueStore + BudgetStore + CostStore
+{
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<()>;
 }

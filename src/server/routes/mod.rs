@@ -1,5 +1,7 @@
 pub mod admin;
+pub mod background;
 pub mod chat;
+pub mod dlq;
 pub mod escalations;
 pub mod health;
 pub mod models;

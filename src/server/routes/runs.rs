@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use crate::error::Error;
 use crate::pipeline::{RunEvent, RunFailure, Runtime, execute_streaming};
 use crate::server::ApiError;
+use crate::server::routes::background;
 use crate::server::tenant::tenant_of;
 
 pub async fn create(
@@ -36,6 +37,10 @@ pub async fn create(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/event-stream"));
     let tenant = tenant_of(&headers)?;
+    if background::wants_async(&headers) {
+        let queued = background::enqueue(&rt, &name, input, tenant, "api", None).await?;
+        return Ok(background::accepted(&queued.id, queued.duplicate));
+    }
     if wants_stream {
         return Ok(stream_run(rt, name, input, tenant));
     }
@@ -101,12 +106,23 @@ pub async fn get(
     State(rt): State<Arc<Runtime>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let run = rt
-        .store
-        .get_run(&id)
-        .await
-        .map_err(Error::from)?
-        .ok_or(Error::RunNotFound(id.clone()))?;
+    let queued = rt.store.queue_row(&id).await.map_err(Error::from)?;
+    let Some(run) = rt.store.get_run(&id).await.map_err(Error::from)? else {
+        return match queued {
+            Some(row) => Ok(Json(background::pending_view(&row))),
+            None => Err(Error::RunNotFound(id).into()),
+        };
+    };
+    let mut run = json!(run);
+    if let Some(row) = &queued {
+        // A background run between attempts, or given up on.
+        match row.status.as_str() {
+            "queued" => run["status"] = json!("queued"),
+            "leased" => run["status"] = json!("running"),
+            "dead" => run["status"] = json!("dead"),
+            _ => {}
+        }
+    }
     let records = rt.store.audit_for_run(&id).await.map_err(Error::from)?;
     let layers: Vec<Value> = records
         .iter()
@@ -120,5 +136,9 @@ pub async fn get(
             })
         })
         .collect();
-    Ok(Json(json!({"run": run, "layers": layers})))
+    let mut body = json!({"run": run, "layers": layers});
+    if let Some(row) = queued {
+        body["queue"] = json!(row);
+    }
+    Ok(Json(body))
 }

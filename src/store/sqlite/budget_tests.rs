@@ -323,6 +323,7 @@ fn run(
         latency_ms: 1,
         created_at: created_at.into(),
         finished_at: created_at.into(),
+        queue_item: None,
     }
 }
 

@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "escalations",
         include_str!("../../../migrations/sqlite/0003_escalations.sql"),
     ),
+    (
+        4,
+        "queue",
+        include_str!("../../../migrations/sqlite/0004_queue.sql"),
+    ),
 ];
 
 fn applied(conn: &Connection) -> Result<Vec<i64>> {

@@ -10,6 +10,7 @@ mod cost;
 mod escalations;
 mod migrate;
 mod outbox;
+mod queue;
 mod runs;
 mod writer;
 
@@ -27,6 +28,8 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use migrate::pending_migrations;
 use writer::Op;
+
+use super::{DeadFilter, Enqueued, NewQueued, QueueItem, QueueOutcome, QueueRow, QueueStore};
 
 use super::{
     Alert, AuditEntry, AuditStore, BudgetStore, CostStore, DaySpend, DeliveryOutcome, Escalation,
@@ -99,6 +102,22 @@ impl SqliteStore {
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
+    /// Apply `f` in the writer's group transaction; answered after commit.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl Fn(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let any = self
+            .send(|reply| Op::Write {
+                apply: Box::new(move |tx| f(tx).map(|v| Box::new(v) as writer::AnyValue)),
+                reply,
+            })
+            .await?;
+        any.downcast::<T>()
+            .map(|b| *b)
+            .map_err(|_| StoreError::Database("internal: store reply of the wrong type".into()))
+    }
+
     async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -141,6 +160,65 @@ impl RunStore for SqliteStore {
         let status = status.map(str::to_string);
         self.read(move |c| escalations::list(c, status.as_deref(), limit))
             .await
+    }
+}
+
+#[async_trait::async_trait]
+impl QueueStore for SqliteStore {
+    async fn enqueue(&self, item: NewQueued) -> Result<Enqueued> {
+        self.write(move |tx| queue::enqueue(tx, &item)).await
+    }
+
+    async fn claim_queue(
+        &self,
+        pipeline: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<QueueItem>> {
+        let pipeline = pipeline.to_string();
+        self.write(move |tx| queue::claim(tx, &pipeline, limit, lease))
+            .await
+    }
+
+    async fn finish_queue(
+        &self,
+        id: &str,
+        attempt: u32,
+        outcome: QueueOutcome,
+        error: (&str, &str, &str),
+    ) -> Result<bool> {
+        let id = id.to_string();
+        let (kind, class, message) = (
+            error.0.to_string(),
+            error.1.to_string(),
+            error.2.to_string(),
+        );
+        self.write(move |tx| queue::finish(tx, &id, attempt, &outcome, (&kind, &class, &message)))
+            .await
+    }
+
+    async fn queue_row(&self, id: &str) -> Result<Option<QueueRow>> {
+        let id = id.to_string();
+        self.read(move |c| queue::get(c, &id)).await
+    }
+
+    async fn queue_rows(
+        &self,
+        status: Option<&str>,
+        pipeline: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<QueueRow>> {
+        let (status, pipeline) = (status.map(str::to_string), pipeline.map(str::to_string));
+        self.read(move |c| queue::list(c, status.as_deref(), pipeline.as_deref(), limit))
+            .await
+    }
+
+    async fn retry_dead(&self, filter: DeadFilter) -> Result<u64> {
+        self.write(move |tx| queue::retry_dead(tx, &filter)).await
+    }
+
+    async fn purge_dead(&self, filter: DeadFilter) -> Result<u64> {
+        self.write(move |tx| queue::purge_dead(tx, &filter)).await
     }
 }
 

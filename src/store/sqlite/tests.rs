@@ -44,6 +44,7 @@ fn run(id: &str) -> RunRecord {
         latency_ms: 1,
         created_at: "2026-11-23T00:00:00.000Z".into(),
         finished_at: "2026-11-23T00:00:00.000Z".into(),
+        queue_item: None,
     }
 }
 

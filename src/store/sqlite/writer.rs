@@ -8,13 +8,23 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{audit, budgets, escalations, outbox, runs};
+use super::{audit, budgets, escalations, outbox, queue, runs};
 use crate::store::{
     AuditEntry, DeliveryOutcome, NewAlert, NewOutbox, OutboxItem, ReserveOutcome, ReserveRequest,
     Result, RunRecord, SettleOutcome, StoreError,
 };
 
+/// A write of any shape, applied by the writer in its group transaction.
+/// `Fn`, not `FnOnce`: a group that fails is rolled back and each of its
+/// writes applied again on its own.
+pub type WriteFn = Box<dyn Fn(&Transaction<'_>) -> Result<AnyValue> + Send>;
+pub type AnyValue = Box<dyn std::any::Any + Send>;
+
 pub enum Op {
+    Write {
+        apply: WriteFn,
+        reply: oneshot::Sender<Result<AnyValue>>,
+    },
     CommitRun {
         run: Box<RunRecord>,
         audit: Vec<AuditEntry>,
@@ -64,6 +74,7 @@ enum Outcome {
     Reserved(Result<ReserveOutcome>),
     Settled(Result<SettleOutcome>),
     Count(Result<u64>),
+    Any(Result<AnyValue>),
 }
 
 impl Outcome {
@@ -78,6 +89,7 @@ impl Outcome {
             Op::Reserve { .. } => Outcome::Reserved(Err(err.clone())),
             Op::Settle { .. } => Outcome::Settled(Err(err.clone())),
             Op::Expire { .. } => Outcome::Count(Err(err.clone())),
+            Op::Write { .. } => Outcome::Any(Err(err.clone())),
         }
     }
 
@@ -88,7 +100,8 @@ impl Outcome {
             | Outcome::Items(Err(e))
             | Outcome::Reserved(Err(e))
             | Outcome::Settled(Err(e))
-            | Outcome::Count(Err(e)) => Some(e),
+            | Outcome::Count(Err(e))
+            | Outcome::Any(Err(e)) => Some(e),
             _ => None,
         }
     }
@@ -106,6 +119,7 @@ impl Op {
             (Op::Settle { reply, .. }, Outcome::Settled(r)) => reply.send(r).map_err(drop),
             (Op::Expire { reply, .. }, Outcome::Count(r)) => reply.send(r).map_err(drop),
             (Op::RaiseAlert { reply, .. }, Outcome::Bool(r)) => reply.send(r).map_err(drop),
+            (Op::Write { reply, .. }, Outcome::Any(r)) => reply.send(r).map_err(drop),
             (op, _) => op.reply_error(StoreError::Database(
                 "internal: mismatched store reply".into(),
             )),
@@ -184,6 +198,7 @@ fn in_transaction(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Outcome>> {
 
 fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: &Op) -> Outcome {
     match op {
+        Op::Write { apply, .. } => Outcome::Any(apply(tx)),
         Op::CommitRun {
             run,
             audit: entries,
@@ -193,6 +208,11 @@ fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: &Op) -> Outcome 
             runs::insert(tx, run)?;
             if run.status == "escalated" {
                 escalations::insert(tx, run)?;
+            }
+            if let Some(item) = &run.queue_item {
+                // A queued run's outcome and its queue row change together:
+                // a crash can never leave a finished run queued to run again.
+                queue::settle_with_run(tx, item, run)?;
             }
             audit::append(tx, head, entries)?;
             match ob {

@@ -1,0 +1,113 @@
+//! `/v1/admin/dlq`: the dead-letter queue of background runs. `GET` lists
+//! (`?pipeline=`, `?limit=`), `GET /{id}` shows one with its run, `POST
+//! /retry` queues entries again, `POST /purge` deletes them (with
+//! `"confirm": true`). Retry and purge take `{"id"}` or `{"all": true}`
+//! with optional `pipeline` and `error_type` filters.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::Error;
+use crate::pipeline::Runtime;
+use crate::server::ApiError;
+use crate::store::DeadFilter;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pipeline: Option<String>,
+    limit: Option<usize>,
+}
+
+pub async fn list(
+    State(rt): State<Arc<Runtime>>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let rows = rt
+        .store
+        .queue_rows(Some("dead"), q.pipeline.as_deref(), limit)
+        .await
+        .map_err(Error::from)?;
+    Ok(Json(json!({ "dead": rows })))
+}
+
+pub async fn show(
+    State(rt): State<Arc<Runtime>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let row = rt
+        .store
+        .queue_row(&id)
+        .await
+        .map_err(Error::from)?
+        .filter(|r| r.status == "dead")
+        .ok_or_else(|| Error::RunNotFound(id.clone()))?;
+    let run = rt.store.get_run(&id).await.map_err(Error::from)?;
+    Ok(Json(json!({"entry": row, "run": run})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Select {
+    id: Option<String>,
+    #[serde(default)]
+    all: bool,
+    pipeline: Option<String>,
+    error_type: Option<String>,
+    #[serde(default)]
+    confirm: bool,
+}
+
+impl Select {
+    fn filter(self) -> Result<DeadFilter, Error> {
+        if self.id.is_none() && !self.all {
+            return Err(Error::BadRequest(
+                "name an entry with `id`, or set `all: true` (narrowed by `pipeline`, `error_type`)".into(),
+            ));
+        }
+        Ok(DeadFilter {
+            id: self.id,
+            pipeline: self.pipeline,
+            error_type: self.error_type,
+        })
+    }
+}
+
+pub async fn retry(
+    State(rt): State<Arc<Runtime>>,
+    Json(s): Json<Select>,
+) -> Result<Json<Value>, ApiError> {
+    let n = rt
+        .store
+        .retry_dead(s.filter()?)
+        .await
+        .map_err(Error::from)?;
+    if n > 0 {
+        rt.queue_wake.notify_one();
+    }
+    Ok(Json(json!({ "retried": n })))
+}
+
+pub async fn purge(
+    State(rt): State<Arc<Runtime>>,
+    Json(s): Json<Select>,
+) -> Result<Json<Value>, ApiError> {
+    if !s.confirm {
+        return Err(Error::BadRequest(
+            "purging deletes the entries and their events for good: send `\"confirm\": true`"
+                .into(),
+        )
+        .into());
+    }
+    let n = rt
+        .store
+        .purge_dead(s.filter()?)
+        .await
+        .map_err(Error::from)?;
+    Ok(Json(json!({ "purged": n })))
+}

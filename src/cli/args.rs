@@ -55,6 +55,9 @@ pub enum Command {
         /// Seconds to wait for queued actions to be delivered before exiting.
         #[arg(long, default_value_t = 30)]
         drain_secs: u64,
+        /// With --output: forget the batch's checkpoint and start from line 1.
+        #[arg(long, requires = "output")]
+        fresh: bool,
     },
     /// Inspect the audit log.
     Audit {

@@ -41,6 +41,7 @@ pub fn main() -> ExitCode {
                 output,
                 concurrency,
                 drain_secs,
+                fresh,
             } => {
                 run::run(
                     &config.config,
@@ -49,6 +50,7 @@ pub fn main() -> ExitCode {
                     output.as_deref(),
                     concurrency,
                     drain_secs,
+                    fresh,
                 )
                 .await
             }

@@ -1,9 +1,15 @@
-//! `seam run PIPELINE --input FILE.jsonl`: the batch shape.
+//! `seam run PIPELINE --input FILE.jsonl [--output FILE.jsonl]`: the batch
+//! shape. With `--output` the batch is checkpointed and resumes when rerun
+//! (`pipeline/resume.rs`); to standard output it runs straight through.
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::pipeline::resume::{BatchRun, run_resumable};
 use crate::pipeline::{Runtime, run_batch};
 
 pub async fn run(
@@ -13,6 +19,7 @@ pub async fn run(
     output: Option<&Path>,
     concurrency: usize,
     drain_secs: u64,
+    fresh: bool,
 ) -> Result<ExitCode, String> {
     let config = super::load_config(path)?;
     if !config.pipelines.contains_key(pipeline) {
@@ -34,59 +41,127 @@ pub async fn run(
     ));
 
     let started = Instant::now();
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress = |s: &crate::pipeline::BatchSummary| {
-        if tty {
-            eprint!(
-                "\r{pipeline}: {} done, {} ok, {} failed",
-                s.lines, s.succeeded, s.failed
-            );
-        }
-    };
-    let summary = match output {
+    let bar = progress_bar(pipeline);
+    let (lines, failed) = match output {
         Some(out) => {
-            let mut f = tokio::fs::File::create(out)
-                .await
-                .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-            run_batch(rt.clone(), pipeline, file, &mut f, concurrency, progress).await
+            drop(file);
+            let b = BatchRun {
+                pipeline,
+                input,
+                output: out,
+                concurrency,
+                fresh,
+            };
+            let bar2 = bar.clone();
+            let r = run_resumable(
+                rt.clone(),
+                b,
+                move |done, total| {
+                    bar2.set_length(total);
+                    bar2.set_position(done);
+                },
+                async {
+                    let _ = tokio::signal::ctrl_c().await;
+                },
+            )
+            .await
+            .map_err(|e| e.to_string());
+            bar.finish_and_clear();
+            let r = r?;
+            if r.already_complete {
+                eprintln!(
+                    "{pipeline}: this batch already completed; its results are in {} (--fresh runs it again)",
+                    out.display()
+                );
+                // Still deliver what an earlier invocation left queued.
+                let open = drain(&rt, drain_secs).await?;
+                let _ = stop_tx.send(true);
+                let _ = worker.await;
+                if open > 0 {
+                    eprintln!(
+                        "{open} action(s) still queued in the outbox; `seam serve` will deliver them"
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            if r.kept + r.recovered > 0 {
+                eprintln!(
+                    "{pipeline}: resumed: {} line(s) answered before, {} rebuilt from their committed runs",
+                    r.kept, r.recovered
+                );
+            }
+            if r.interrupted {
+                drain(&rt, drain_secs).await?;
+                let _ = stop_tx.send(true);
+                let _ = worker.await;
+                eprintln!(
+                    "{pipeline}: stopped after {} of {} line(s); run the same command again to resume",
+                    r.summary.lines, r.total
+                );
+                return Ok(ExitCode::from(130));
+            }
+            (r.summary.lines, r.summary.failed)
         }
         None => {
-            run_batch(
+            let bar2 = bar.clone();
+            let s = run_batch(
                 rt.clone(),
                 pipeline,
                 file,
                 &mut tokio::io::stdout(),
                 concurrency,
-                progress,
+                move |s| bar2.set_position(s.lines),
             )
             .await
+            .map_err(|e| format!("batch I/O failed: {e}"));
+            bar.finish_and_clear();
+            let s = s?;
+            (s.lines, s.failed)
         }
-    }
-    .map_err(|e| format!("batch I/O failed: {e}"))?;
+    };
     eprintln!(
-        "{}{pipeline}: {} line(s), {} ok, {} failed in {:.1} s",
-        if tty { "\r" } else { "" },
-        summary.lines,
-        summary.succeeded,
-        summary.failed,
+        "{pipeline}: {lines} line(s), {} ok, {failed} failed in {:.1} s",
+        lines - failed,
         started.elapsed().as_secs_f64()
     );
 
-    // Let the outbox deliver what the batch queued.
+    let open = drain(&rt, drain_secs).await?;
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    if open > 0 {
+        eprintln!("{open} action(s) still queued in the outbox; `seam serve` will deliver them");
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+/// A bar with rate and ETA on a terminal; hidden when stderr is not one.
+fn progress_bar(pipeline: &str) -> ProgressBar {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{prefix} [{bar:30}] {pos}/{len} lines  {per_sec}  ETA {eta}  ({elapsed})",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(pipeline.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Let the outbox deliver what the batch queued; the number still open.
+async fn drain(rt: &Arc<Runtime>, drain_secs: u64) -> Result<u64, String> {
     let drain_until = Instant::now() + Duration::from_secs(drain_secs);
     let mut open = rt.store.outbox_open().await.map_err(|e| e.to_string())?;
     while open > 0 && Instant::now() < drain_until {
         tokio::time::sleep(Duration::from_millis(50)).await;
         open = rt.store.outbox_open().await.map_err(|e| e.to_string())?;
     }
-    let _ = stop_tx.send(true);
-    let _ = worker.await;
-    if open > 0 {
-        eprintln!("{open} action(s) still queued in the outbox; `seam serve` will deliver them");
-    }
-    Ok(if summary.failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
-    })
+    Ok(open)
 }

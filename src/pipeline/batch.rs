@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
-use super::{Runtime, execute};
+use super::{Runtime, execute_as};
 
 #[derive(Debug, Default)]
 pub struct BatchSummary {
@@ -17,7 +17,13 @@ pub struct BatchSummary {
 }
 
 /// One output line for one input line.
-async fn one(rt: Arc<Runtime>, pipeline: Arc<str>, line_no: u64, line: Vec<u8>) -> (bool, Value) {
+pub(super) async fn one(
+    rt: Arc<Runtime>,
+    pipeline: Arc<str>,
+    line_no: u64,
+    line: Vec<u8>,
+    run_id: Option<String>,
+) -> (bool, Value) {
     // Bytes, not text: a line that is not UTF-8 is an error result, not the end of the batch.
     let input: Value = match serde_json::from_slice(&line) {
         Ok(v) => v,
@@ -31,23 +37,21 @@ async fn one(rt: Arc<Runtime>, pipeline: Arc<str>, line_no: u64, line: Vec<u8>) 
             );
         }
     };
-    match execute(&rt, &pipeline, input).await {
+    let tenant = crate::store::DEFAULT_TENANT;
+    let opts = super::RunOptions {
+        run_id,
+        ..Default::default()
+    };
+    match execute_as(&rt, &pipeline, input, tenant, None, opts).await {
         Ok(r) => (true, json!({"line": line_no, "result": r})),
         Err(f) => (false, json!({"line": line_no, "error": f.to_json()})),
     }
 }
 
-/// Run every line of `input` and write one JSON result per line to `out`,
-/// in input order, `concurrency` runs at a time.
-pub async fn run_batch(
-    rt: Arc<Runtime>,
-    pipeline: &str,
+/// The non-blank lines of `input`, numbered from 1 (blank lines count).
+pub(super) async fn read_lines(
     input: impl tokio::io::AsyncRead + Unpin,
-    out: &mut (impl AsyncWrite + Unpin),
-    concurrency: usize,
-    mut progress: impl FnMut(&BatchSummary),
-) -> std::io::Result<BatchSummary> {
-    let pipeline: Arc<str> = Arc::from(pipeline);
+) -> std::io::Result<Vec<(u64, Vec<u8>)>> {
     let mut reader = BufReader::new(input);
     let mut numbered = Vec::new();
     let mut line_no = 0u64;
@@ -61,8 +65,23 @@ pub async fn run_batch(
             numbered.push((line_no, line));
         }
     }
+    Ok(numbered)
+}
+
+/// Run every line of `input` and write one JSON result per line to `out`,
+/// in input order, `concurrency` runs at a time.
+pub async fn run_batch(
+    rt: Arc<Runtime>,
+    pipeline: &str,
+    input: impl tokio::io::AsyncRead + Unpin,
+    out: &mut (impl AsyncWrite + Unpin),
+    concurrency: usize,
+    mut progress: impl FnMut(&BatchSummary),
+) -> std::io::Result<BatchSummary> {
+    let pipeline: Arc<str> = Arc::from(pipeline);
+    let numbered = read_lines(input).await?;
     let mut results = futures_util::stream::iter(numbered)
-        .map(|(n, line)| one(rt.clone(), pipeline.clone(), n, line))
+        .map(|(n, line)| one(rt.clone(), pipeline.clone(), n, line, None))
         .buffered(concurrency.max(1));
     let mut summary = BatchSummary::default();
     while let Some((ok, value)) = results.next().await {

@@ -6,12 +6,16 @@ pub(crate) mod admission;
 mod attempts;
 mod batch;
 mod context;
+mod journal;
+mod options;
 mod progress;
 pub(crate) mod record;
+pub(crate) mod resume;
 mod run;
 pub mod worker;
 
 pub use batch::{BatchSummary, run_batch};
 pub use context::Runtime;
+pub use options::RunOptions;
 pub use progress::{Progress, RunEvent};
-pub use run::{RunFailure, RunResult, execute, execute_queued, execute_streaming};
+pub use run::{RunFailure, RunResult, execute, execute_as, execute_queued, execute_streaming};

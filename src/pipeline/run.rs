@@ -6,10 +6,10 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::Runtime;
 use super::attempts::{Spent, call_models};
 use super::progress::Progress;
 use super::record::Trail;
+use super::{RunOptions, Runtime};
 use crate::act::idempotency;
 use crate::config::Pipeline;
 use crate::error::{Error, ErrorClass};
@@ -116,7 +116,16 @@ pub async fn execute_streaming(
     tenant: &str,
     progress: Option<Progress>,
 ) -> Result<RunResult, RunFailure> {
-    execute_in(rt, name, input, tenant, None, progress).await
+    execute_in(
+        rt,
+        name,
+        input,
+        tenant,
+        None,
+        progress,
+        RunOptions::default(),
+    )
+    .await
 }
 
 /// Run a queued event (a background run): the run takes the queue row's
@@ -135,8 +144,23 @@ pub async fn execute_queued(rt: &Runtime, item: &QueueItem) -> Result<RunResult,
         &item.tenant,
         Some(settle),
         None,
+        RunOptions::default(),
     )
     .await
+}
+
+/// [`execute_streaming`] with [`RunOptions`]: the run id chosen by the
+/// caller (a batch checkpoints it first, to know after a crash whether the
+/// run committed), and a replay's dry run and source run.
+pub async fn execute_as(
+    rt: &Runtime,
+    name: &str,
+    input: Value,
+    tenant: &str,
+    progress: Option<Progress>,
+    opts: RunOptions,
+) -> Result<RunResult, RunFailure> {
+    execute_in(rt, name, input, tenant, None, progress, opts).await
 }
 
 async fn execute_in(
@@ -146,6 +170,7 @@ async fn execute_in(
     tenant: &str,
     queued: Option<QueueSettle>,
     progress: Option<Progress>,
+    opts: RunOptions,
 ) -> Result<RunResult, RunFailure> {
     let p = rt
         .config
@@ -159,11 +184,18 @@ async fn execute_in(
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + p.run_timeout;
     let created_at = crate::clock::now_rfc3339();
-    let run_id = match &queued {
-        Some(q) => q.id.clone(),
-        None => uuid::Uuid::now_v7().to_string(),
+    let run_id = match (&queued, &opts.run_id) {
+        (Some(q), _) => q.id.clone(),
+        (None, Some(id)) => id.clone(),
+        (None, None) => uuid::Uuid::now_v7().to_string(),
     };
     let mut trail = Trail::new(&run_id);
+    if let Some(of) = &opts.replay_of {
+        trail.push(
+            "replay",
+            json!({"replay_of": of, "dry_run": opts.dry_run, "models": p.models}),
+        );
+    }
     if let Some(tx) = &progress {
         let _ = tx.send(super::progress::RunEvent::Started {
             run_id: run_id.clone(),
@@ -315,7 +347,7 @@ async fn execute_in(
             "target": p.sink.target(),
             "idempotency_key": key,
             "body": p.sink.body(&ingested.redacted, &redacted_output, &run_info),
-            "state": "enqueued",
+            "state": if opts.dry_run { "dry_run" } else { "enqueued" },
         }),
     );
     rt.metrics.layer(&p.name, "act", t.elapsed());
@@ -345,7 +377,11 @@ async fn execute_in(
     let t = Instant::now();
     let enqueued = rt
         .store
-        .commit_run(record, trail.into_entries(), Some(outbox))
+        .commit_run(
+            record,
+            trail.into_entries(),
+            (!opts.dry_run).then_some(outbox),
+        )
         .await
         .map_err(|e| RunFailure::from(Error::from(e)))?;
     rt.metrics.layer(&p.name, "commit", t.elapsed());

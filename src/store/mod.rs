@@ -2,6 +2,7 @@
 //! rest of seam holds an `Arc<dyn Store>`. SQLite (`sqlite/`) is the
 //! embedded default.
 
+mod batch;
 mod budget;
 pub mod sqlite;
 
@@ -287,6 +288,7 @@ pub trait AuditStore: Send + Sync {
     async fn audit_scan(&self, after: i64, limit: usize) -> Result<Vec<StoredAudit>>;
 }
 
+pub use batch::{BatchKey, BatchLine, BatchRow, BatchStore, BatchWrite};
 pub use budget::{
     Alert, BudgetStore, CostStore, DaySpend, LedgerKey, LedgerRow, ModelSpend, NewAlert,
     ReserveOutcome, ReserveRequest, SettleOutcome, SpendRow,
@@ -294,7 +296,7 @@ pub use budget::{
 
 #[async_trait::async_trait]
 pub trait Store:
-    RunStore + OutboxStore + AuditStore + QueueStore + BudgetStore + CostStore
+    RunStore + OutboxStore + AuditStore + QueueStore + BudgetStore + CostStore + BatchStore
 {
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<()>;

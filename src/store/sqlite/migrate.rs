@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "queue",
         include_str!("../../../migrations/sqlite/0004_queue.sql"),
     ),
+    (
+        6,
+        "batches",
+        include_str!("../../../migrations/sqlite/0006_batches.sql"),
+    ),
 ];
 
 fn applied(conn: &Connection) -> Result<Vec<i64>> {

@@ -4,6 +4,7 @@
 //! RETURNING`, which SQLite's single writer makes a compare-and-set.
 
 mod audit;
+mod batch;
 mod budgets;
 mod checkpoint;
 mod cost;
@@ -338,6 +339,26 @@ impl CostStore for SqliteStore {
 
     async fn first_days(&self) -> Result<Vec<(String, String)>> {
         self.read(cost::first_days).await
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::BatchStore for SqliteStore {
+    async fn batch_write(&self, write: crate::store::BatchWrite) -> Result<()> {
+        self.send(|reply| Op::Batch { write, reply }).await
+    }
+
+    async fn batch_find(
+        &self,
+        key: &crate::store::BatchKey,
+    ) -> Result<Option<crate::store::BatchRow>> {
+        let key = key.clone();
+        self.read(move |c| batch::find(c, &key)).await
+    }
+
+    async fn batch_lines(&self, batch_id: &str) -> Result<Vec<crate::store::BatchLine>> {
+        let id = batch_id.to_string();
+        self.read(move |c| batch::lines(c, &id)).await
     }
 }
 

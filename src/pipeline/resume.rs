@@ -278,3 +278,51 @@ fn rebuilt(line: u64, rec: &RunRecord) -> Value {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(output: Option<Value>, error: Option<&str>) -> RunRecord {
+        RunRecord {
+            id: "r1".into(),
+            pipeline: "p".into(),
+            tenant: crate::store::DEFAULT_TENANT.into(),
+            status: if error.is_some() {
+                "failed"
+            } else {
+                "succeeded"
+            }
+            .into(),
+            event_id: Some("E1".into()),
+            input_sha256: None,
+            prompt_sha256: None,
+            prompt_version: None,
+            model: Some("m".into()),
+            output,
+            error_type: error.map(str::to_string),
+            error_class: error.map(|_| "data".to_string()),
+            error_message: error.map(|_| "bad".to_string()),
+            attempts: 1,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_micros: 7,
+            latency_ms: 3,
+            created_at: String::new(),
+            finished_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_committed_run_rebuilds_its_result_line() {
+        let ok = rebuilt(4, &record(Some(json!({"a": "<EMAIL_1>"})), None));
+        assert_eq!(ok["line"], 4);
+        assert_eq!(ok["recovered"], true);
+        assert_eq!(ok["result"]["run_id"], "r1");
+        assert_eq!(ok["result"]["output"]["a"], "<EMAIL_1>");
+        let failed = rebuilt(5, &record(None, Some("output_invalid")));
+        assert!(failed.get("result").is_none());
+        assert_eq!(failed["error"]["type"], "output_invalid");
+        assert_eq!(failed["error"]["run_id"], "r1");
+    }
+}

@@ -16,6 +16,8 @@ mod runs;
 mod writer;
 
 #[cfg(test)]
+mod batch_tests;
+#[cfg(test)]
 mod budget_tests;
 #[cfg(test)]
 mod tests;

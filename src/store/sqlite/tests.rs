@@ -13,7 +13,7 @@ use crate::store::{
     AuditEntry, AuditStore, DeliveryOutcome, NewOutbox, OutboxStore, RunRecord, RunStore,
 };
 
-fn store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
+pub(super) fn store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
     let config = StoreConfig {
         path: dir.path().join("t.db"),
         synchronous: Synchronous::Normal,
@@ -22,7 +22,7 @@ fn store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
     Arc::new(SqliteStore::open(&config).unwrap())
 }
 
-fn run(id: &str) -> RunRecord {
+pub(super) fn run(id: &str) -> RunRecord {
     RunRecord {
         id: id.into(),
         pipeline: "p".into(),

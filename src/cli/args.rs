@@ -59,6 +59,36 @@ pub enum Command {
         #[arg(long, requires = "output")]
         fresh: bool,
     },
+    /// Re-run stored runs' redacted input: one run, or a backfill by filter.
+    /// A dry run (no action queued) unless --act.
+    Replay {
+        /// The run to replay (or use --pipeline and --since).
+        #[arg(required_unless_present = "pipeline", conflicts_with = "pipeline")]
+        run_id: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Backfill: replay this pipeline's runs created since --since.
+        #[arg(long, requires = "since")]
+        pipeline: Option<String>,
+        /// YYYY-MM-DD or an RFC 3339 time (UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// Upper bound, exclusive (default: now).
+        #[arg(long)]
+        until: Option<String>,
+        /// At most this many runs.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// Ask this model only, instead of the pipeline's chain.
+        #[arg(long)]
+        model: Option<String>,
+        /// Queue the actions (default: dry run).
+        #[arg(long)]
+        act: bool,
+        /// With --act: seconds to wait for the actions to be delivered.
+        #[arg(long, default_value_t = 30)]
+        drain_secs: u64,
+    },
     /// Inspect the audit log.
     Audit {
         #[command(subcommand)]

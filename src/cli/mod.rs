@@ -6,6 +6,7 @@ mod audit;
 mod check;
 mod cost;
 mod dlq;
+mod replay;
 mod run;
 mod serve;
 mod simulate;
@@ -53,6 +54,29 @@ pub fn main() -> ExitCode {
                     fresh,
                 )
                 .await
+            }
+            Command::Replay {
+                config,
+                run_id,
+                pipeline,
+                since,
+                until,
+                limit,
+                model,
+                act,
+                drain_secs,
+            } => {
+                let a = replay::ReplayArgs {
+                    run_id,
+                    pipeline,
+                    since,
+                    until,
+                    limit,
+                    model,
+                    act,
+                    drain_secs,
+                };
+                replay::replay(&config.config, a).await
             }
             Command::Audit {
                 command: AuditCommand::Verify { config },

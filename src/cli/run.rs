@@ -156,7 +156,7 @@ fn progress_bar(pipeline: &str) -> ProgressBar {
 }
 
 /// Let the outbox deliver what the batch queued; the number still open.
-async fn drain(rt: &Arc<Runtime>, drain_secs: u64) -> Result<u64, String> {
+pub(super) async fn drain(rt: &Arc<Runtime>, drain_secs: u64) -> Result<u64, String> {
     let drain_until = Instant::now() + Duration::from_secs(drain_secs);
     let mut open = rt.store.outbox_open().await.map_err(|e| e.to_string())?;
     while open > 0 && Instant::now() < drain_until {

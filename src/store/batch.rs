@@ -61,4 +61,13 @@ pub trait BatchStore: Send + Sync {
     async fn batch_find(&self, key: &BatchKey) -> Result<Option<BatchRow>>;
     /// Every checkpointed line of a batch, in line order.
     async fn batch_lines(&self, batch_id: &str) -> Result<Vec<BatchLine>>;
+    /// Ids of a pipeline's runs created in `[since, until)` (RFC 3339),
+    /// oldest first, at most `limit`: the runs a backfill replays.
+    async fn runs_between(
+        &self,
+        pipeline: &str,
+        since: &str,
+        until: &str,
+        limit: usize,
+    ) -> Result<Vec<String>>;
 }

@@ -82,3 +82,21 @@ pub fn lines(conn: &Connection, batch_id: &str) -> Result<Vec<BatchLine>> {
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
+
+pub fn runs_between(
+    conn: &Connection,
+    pipeline: &str,
+    since: &str,
+    until: &str,
+    limit: usize,
+) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM runs WHERE pipeline = ?1 AND created_at >= ?2 AND created_at < ?3
+         ORDER BY created_at, id LIMIT ?4",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt
+        .query_map(params![pipeline, since, until, limit], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(rows)
+}

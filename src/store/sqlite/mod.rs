@@ -362,6 +362,18 @@ impl crate::store::BatchStore for SqliteStore {
         let id = batch_id.to_string();
         self.read(move |c| batch::lines(c, &id)).await
     }
+
+    async fn runs_between(
+        &self,
+        pipeline: &str,
+        since: &str,
+        until: &str,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        let (p, s, u) = (pipeline.to_string(), since.to_string(), until.to_string());
+        self.read(move |c| batch::runs_between(c, &p, &s, &u, limit))
+            .await
+    }
 }
 
 #[async_trait::async_trait]

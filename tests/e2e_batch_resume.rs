@@ -1,6 +1,8 @@
 //! A batch killed mid-way (SIGKILL) and run again: every line answered
 //! exactly once, no committed line run twice, every action delivered.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
 mod common;
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,6 +1,8 @@
 //! `seam replay`: a stored run's redacted input through its pipeline
 //! again, dry by default, with another model, or as a backfill by filter.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
 mod common;
 
 use std::time::Duration;

@@ -310,6 +310,7 @@ mod tests {
             latency_ms: 3,
             created_at: String::new(),
             finished_at: String::new(),
+            queue_item: None,
         }
     }
 

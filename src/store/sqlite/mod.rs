@@ -347,7 +347,7 @@ impl CostStore for SqliteStore {
 #[async_trait::async_trait]
 impl crate::store::BatchStore for SqliteStore {
     async fn batch_write(&self, write: crate::store::BatchWrite) -> Result<()> {
-        self.send(|reply| Op::Batch { write, reply }).await
+        self.write(move |tx| batch::write(tx, &write)).await
     }
 
     async fn batch_find(

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{audit, batch, budgets, escalations, outbox, queue, runs};
+use super::{audit, budgets, escalations, outbox, queue, runs};
 use crate::store::{
     AuditEntry, DeliveryOutcome, NewAlert, NewOutbox, OutboxItem, ReserveOutcome, ReserveRequest,
     Result, RunRecord, SettleOutcome, StoreError,
@@ -64,10 +64,6 @@ pub enum Op {
         alert: NewAlert,
         reply: oneshot::Sender<Result<bool>>,
     },
-    Batch {
-        write: crate::store::BatchWrite,
-        reply: oneshot::Sender<Result<()>>,
-    },
 }
 
 /// What applying an op produced, sent to its caller after the commit.
@@ -88,7 +84,7 @@ impl Outcome {
             Op::CommitRun { .. } | Op::Finish { .. } | Op::RaiseAlert { .. } => {
                 Outcome::Bool(Err(err.clone()))
             }
-            Op::Append { .. } | Op::Batch { .. } => Outcome::Unit(Err(err.clone())),
+            Op::Append { .. } => Outcome::Unit(Err(err.clone())),
             Op::Claim { .. } => Outcome::Items(Err(err.clone())),
             Op::Reserve { .. } => Outcome::Reserved(Err(err.clone())),
             Op::Settle { .. } => Outcome::Settled(Err(err.clone())),
@@ -116,9 +112,7 @@ impl Op {
         // A caller that went away no longer needs its answer.
         let _ = match (self, outcome) {
             (Op::CommitRun { reply, .. }, Outcome::Bool(r)) => reply.send(r).map_err(drop),
-            (Op::Append { reply, .. } | Op::Batch { reply, .. }, Outcome::Unit(r)) => {
-                reply.send(r).map_err(drop)
-            }
+            (Op::Append { reply, .. }, Outcome::Unit(r)) => reply.send(r).map_err(drop),
             (Op::Finish { reply, .. }, Outcome::Bool(r)) => reply.send(r).map_err(drop),
             (Op::Claim { reply, .. }, Outcome::Items(r)) => reply.send(r).map_err(drop),
             (Op::Reserve { reply, .. }, Outcome::Reserved(r)) => reply.send(r).map_err(drop),
@@ -227,7 +221,6 @@ fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: &Op) -> Outcome 
             }
         })()),
         Op::Append { audit: entries, .. } => Outcome::Unit(audit::append(tx, head, entries)),
-        Op::Batch { write, .. } => Outcome::Unit(batch::write(tx, write)),
         Op::Claim { limit, lease, .. } => Outcome::Items(outbox::claim(tx, *limit, *lease)),
         Op::Finish {
             id,

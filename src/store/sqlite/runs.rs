@@ -4,17 +4,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::{Result, RunRecord};
 
-/// Insert the run, or replace its row: a background run that is tried again
-/// (after a transient failure or a lost lease) keeps its id, and its row
-/// shows the latest attempt while its audit trail keeps every one.
-pub fn insert(conn: &Connection, r: &RunRecord) -> Result<()> {
-    let output = r.output.as_ref().map(crate::canonical::to_string);
-    conn.prepare_cached(
-        "INSERT INTO runs (id, pipeline, status, event_id, input_sha256, prompt_sha256, prompt_version, model, output,
+const INSERT: &str = "INSERT INTO runs (id, pipeline, status, event_id, input_sha256, prompt_sha256, prompt_version, model, output,
             error_type, error_class, error_message, attempts, input_tokens, output_tokens, cost_micros, latency_ms,
             created_at, finished_at, tenant)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, event_id = excluded.event_id,
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
+
+/// A background run tried again keeps its id: its row takes the latest
+/// attempt, adding up what every attempt spent.
+const UPSERT_TAIL: &str = "ON CONFLICT (id) DO UPDATE SET status = excluded.status, event_id = excluded.event_id,
             input_sha256 = excluded.input_sha256, prompt_sha256 = excluded.prompt_sha256,
             prompt_version = excluded.prompt_version, model = excluded.model, output = excluded.output,
             error_type = excluded.error_type, error_class = excluded.error_class,
@@ -22,9 +19,23 @@ pub fn insert(conn: &Connection, r: &RunRecord) -> Result<()> {
             input_tokens = runs.input_tokens + excluded.input_tokens,
             output_tokens = runs.output_tokens + excluded.output_tokens,
             cost_micros = runs.cost_micros + excluded.cost_micros, latency_ms = excluded.latency_ms,
-            finished_at = excluded.finished_at",
-    )?
-    .execute(params![
+            finished_at = excluded.finished_at";
+
+/// Insert the run, or for a background run tried again (after a transient
+/// failure or a lost lease), which keeps its id, update its row to the
+/// latest attempt while its audit trail keeps every one.
+pub fn insert(conn: &Connection, r: &RunRecord) -> Result<()> {
+    let output = r.output.as_ref().map(crate::canonical::to_string);
+    // Only a queued run may commit twice under one id; for any other run a
+    // repeated id is a bug, refused by the primary key.
+    let upsert;
+    let sql = if r.queue_item.is_some() {
+        upsert = format!("{INSERT} {UPSERT_TAIL}");
+        upsert.as_str()
+    } else {
+        INSERT
+    };
+    conn.prepare_cached(sql)?.execute(params![
         r.id,
         r.pipeline,
         r.status,

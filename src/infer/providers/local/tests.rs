@@ -192,15 +192,16 @@ async fn a_timeout_stops_generation_and_frees_the_model() {
         "{:?}",
         started.elapsed()
     );
-    // Had the worker kept generating the 1800 tokens, this short request
-    // would queue behind it for many seconds.
+    // Had the worker kept generating (up to the 2048-token context, some
+    // 20 s), this short request would queue behind it; stopped, it runs at
+    // once. The bound leaves room for a loaded machine.
     let schema = triage_schema();
     let triage = triage_messages(&ticket());
     let next = Instant::now();
     let req = request(&triage, Some(&schema.source), 5, Duration::from_secs(60));
     chat(&local, &req).await.unwrap();
     assert!(
-        next.elapsed() < Duration::from_secs(5),
+        next.elapsed() < Duration::from_secs(12),
         "{:?}",
         next.elapsed()
     );

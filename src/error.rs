@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::budget::{BudgetRefusal, RunLimitRefusal};
 use crate::infer::ProviderError;
 use crate::infer::guard::GuardRefusal;
+use crate::ingest::webhook::WebhookError;
 use crate::schema::FieldError;
 use crate::store::StoreError;
 
@@ -104,6 +105,9 @@ pub enum Error {
     /// A model's circuit breaker or client-side rate limit refused the call.
     #[error("{0}")]
     Guard(#[from] GuardRefusal),
+    /// A webhook delivery failed its signature or timestamp check.
+    #[error("webhook refused: {0}")]
+    WebhookUnauthorized(#[from] WebhookError),
 }
 
 impl Error {
@@ -112,7 +116,8 @@ impl Error {
             Error::BadRequest(_)
             | Error::PipelineNotFound(_)
             | Error::RunNotFound(_)
-            | Error::Cancelled => ErrorClass::Client,
+            | Error::Cancelled
+            | Error::WebhookUnauthorized(_) => ErrorClass::Client,
             Error::InputInvalid(_) | Error::OutputInvalid { .. } => ErrorClass::Data,
             Error::Provider(e) => e.class(),
             Error::Deadline(_) | Error::Store(_) => ErrorClass::Transient,
@@ -142,6 +147,7 @@ impl Error {
             Error::BudgetExceeded(_) => "budget_exceeded",
             Error::RunBudgetExceeded(_) => "run_budget_exceeded",
             Error::Guard(g) => g.type_name(),
+            Error::WebhookUnauthorized(_) => "webhook_unauthorized",
         }
     }
 
@@ -152,6 +158,7 @@ impl Error {
             // The model, not the caller, produced the bad data.
             Error::OutputInvalid { .. } => 502,
             Error::Deadline(_) => 504,
+            Error::WebhookUnauthorized(_) => 401,
             Error::Disabled(_) => 503,
             // nginx's "client closed request": nobody reads it, logs do.
             Error::Cancelled => 499,
@@ -194,5 +201,9 @@ mod tests {
         assert_eq!(Error::PipelineNotFound("x".into()).status(), 404);
         assert_eq!(Error::BadRequest("x".into()).status(), 400);
         assert_eq!(Error::Deadline(5).class(), ErrorClass::Transient);
+        let refused = Error::from(WebhookError::BadSignature);
+        assert_eq!(refused.status(), 401);
+        assert_eq!(refused.class(), ErrorClass::Client);
+        assert_eq!(refused.type_name(), "webhook_unauthorized");
     }
 }

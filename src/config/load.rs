@@ -442,6 +442,24 @@ fn check_pipeline(
             "must not exceed max_delay_ms",
         );
     }
+    let webhook = match &p.webhook {
+        Some(raw) => match crate::ingest::webhook::Verifier::load(raw, dir) {
+            Ok(v) => Some(Some(v)),
+            Err(problems) => {
+                for (sub, message) in problems {
+                    let mut path = vec![
+                        "pipelines".to_string(),
+                        name.to_string(),
+                        "webhook".to_string(),
+                    ];
+                    path.extend(sub.into_iter().filter(|k| !k.is_empty()));
+                    r.push(path, message);
+                }
+                None
+            }
+        },
+        None => Some(None),
+    };
     let mut models = vec![p.model];
     models.extend(p.fallbacks);
     Some(Pipeline {
@@ -462,6 +480,7 @@ fn check_pipeline(
         baseline,
         queue,
         limits,
+        webhook: webhook?,
         sink: sink.ok()?,
     })
 }

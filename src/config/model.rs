@@ -203,6 +203,8 @@ pub struct Pipeline {
     pub queue: QueuePolicy,
     /// `[pipelines.NAME.limits]`: calls and money one run may use.
     pub limits: RunLimits,
+    /// `[pipelines.NAME.webhook]`: verifies `POST /hooks/NAME` deliveries.
+    pub webhook: Option<crate::ingest::webhook::Verifier>,
     pub sink: SinkConfig,
 }
 

@@ -240,6 +240,8 @@ pub struct RawPipeline {
     pub baseline: Option<crate::infer::baseline::RawBaseline>,
     #[serde(default)]
     pub limits: RawLimits,
+    /// How deliveries to `POST /hooks/NAME` are signed; none: no webhook trigger.
+    pub webhook: Option<crate::ingest::webhook::RawWebhook>,
     pub sink: RawSink,
 }
 

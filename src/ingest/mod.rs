@@ -2,6 +2,7 @@
 //! before anything downstream sees it.
 
 mod redact;
+pub mod webhook;
 
 use serde_json::Value;
 

@@ -19,7 +19,8 @@ use serde_json::Value;
 #[test]
 fn official_signers_are_accepted_and_forgeries_refused() {
     let py = common::python();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sign_webhooks.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sign_webhooks.py");
     let out = Command::new(py).arg(script).output().unwrap();
     assert!(
         out.status.success(),
@@ -97,5 +98,8 @@ fn official_signers_are_accepted_and_forgeries_refused() {
             }
         }
     }
-    assert!(accepted >= 5 && refused >= 10, "{accepted} accepted, {refused} refused");
+    assert!(
+        accepted >= 5 && refused >= 10,
+        "{accepted} accepted, {refused} refused"
+    );
 }

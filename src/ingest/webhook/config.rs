@@ -69,13 +69,13 @@ impl Verifier {
                 }
             }
         }
-        let timed = matches!(scheme, Some(Scheme::Standard | Scheme::Stripe));
+        let untimed = matches!(raw.scheme.as_str(), "github" | "shopify" | "hmac");
         let tolerance = match raw.tolerance_secs {
             Some(0) => {
                 bad(&["tolerance_secs"], "must be at least 1".into());
                 DEFAULT_TOLERANCE
             }
-            Some(_) if scheme.is_some() && !timed => {
+            Some(_) if untimed => {
                 bad(
                     &["tolerance_secs"],
                     "only applies to schemes that sign a timestamp (standard, stripe)".into(),

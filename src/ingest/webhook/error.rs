@@ -12,7 +12,9 @@ pub enum WebhookError {
     BadSignature,
     #[error("timestamp is {age_secs} s old, beyond the tolerance of {tolerance_secs} s")]
     Expired { age_secs: i64, tolerance_secs: i64 },
-    #[error("timestamp is {ahead_secs} s in the future, beyond the tolerance of {tolerance_secs} s")]
+    #[error(
+        "timestamp is {ahead_secs} s in the future, beyond the tolerance of {tolerance_secs} s"
+    )]
     Future {
         ahead_secs: i64,
         tolerance_secs: i64,

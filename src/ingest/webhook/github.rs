@@ -14,9 +14,8 @@ pub(super) fn verify(
     let hex_sig = value.strip_prefix("sha256=").ok_or_else(|| {
         WebhookError::Malformed("`X-Hub-Signature-256` must start with `sha256=`".into())
     })?;
-    let sig = hex::decode(hex_sig).map_err(|_| {
-        WebhookError::Malformed("`X-Hub-Signature-256` is not hexadecimal".into())
-    })?;
+    let sig = hex::decode(hex_sig)
+        .map_err(|_| WebhookError::Malformed("`X-Hub-Signature-256` is not hexadecimal".into()))?;
     if !mac::any_matches(keys, &[body], &[sig]) {
         return Err(WebhookError::BadSignature);
     }

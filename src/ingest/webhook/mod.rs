@@ -67,7 +67,10 @@ impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
             .field("scheme", &self.scheme)
-            .field("keys", &format_args!("[{} key(s), hidden]", self.keys.len()))
+            .field(
+                "keys",
+                &format_args!("[{} key(s), hidden]", self.keys.len()),
+            )
             .field("tolerance", &self.tolerance)
             .finish()
     }

@@ -25,9 +25,10 @@ pub(super) fn verify(
     let id = header(headers, "webhook-id")?;
     let timestamp = header(headers, "webhook-timestamp")?;
     let signature = header(headers, "webhook-signature")?;
-    let ts: i64 = timestamp.trim().parse().map_err(|_| {
-        WebhookError::Malformed("`webhook-timestamp` is not Unix seconds".into())
-    })?;
+    let ts: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| WebhookError::Malformed("`webhook-timestamp` is not Unix seconds".into()))?;
     check_timestamp(ts, now, tolerance)?;
     // Other versions (and malformed entries) are skipped, as the spec says.
     let candidates: Vec<Vec<u8>> = signature

@@ -65,7 +65,11 @@ fn standard_webhooks_refusals() {
     let v = standard();
     let body = SW_BODY.as_bytes();
     assert_eq!(
-        v.verify(&sw_headers(SW_SIG, &ts), br#"{"test": 2432232315}"#, at(SW_TS)),
+        v.verify(
+            &sw_headers(SW_SIG, &ts),
+            br#"{"test": 2432232315}"#,
+            at(SW_TS)
+        ),
         Err(WebhookError::BadSignature)
     );
     assert!(matches!(
@@ -192,7 +196,10 @@ fn shopify_and_generic_hmac() {
     let shopify = Verifier::new(Scheme::Shopify, vec![key.clone()], DEFAULT_TOLERANCE);
     let h = headers(&[
         ("X-Shopify-Hmac-Sha256", &B64.encode(&raw)),
-        ("X-Shopify-Webhook-Id", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"),
+        (
+            "X-Shopify-Webhook-Id",
+            "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        ),
     ]);
     let ok = shopify.verify(&h, body, SystemTime::now()).unwrap();
     assert_eq!(
@@ -276,10 +283,19 @@ fn config_resolves_secrets_and_names_bad_keys() {
     ));
 
     let keys = |r: Result<Verifier, Vec<(Vec<String>, String)>>| -> Vec<String> {
-        r.unwrap_err().into_iter().map(|(k, _)| k.join(".")).collect()
+        r.unwrap_err()
+            .into_iter()
+            .map(|(k, _)| k.join("."))
+            .collect()
     };
-    assert_eq!(keys(load("scheme = \"github\"\nsecret = \"hunter2\"")), ["secret"]);
-    assert_eq!(keys(load("scheme = \"svix\"\nsecret = \"env:X\"")), ["scheme", "secret"]);
+    assert_eq!(
+        keys(load("scheme = \"github\"\nsecret = \"hunter2\"")),
+        ["secret"]
+    );
+    assert_eq!(
+        keys(load("scheme = \"svix\"\nsecret = \"env:X\"")),
+        ["scheme", "secret"]
+    );
     assert_eq!(
         keys(load(
             "scheme = \"github\"\nsecrets = [\"env:SEAM_TEST_UNSET_A\", \"env:SEAM_TEST_UNSET_B\"]"
@@ -287,11 +303,15 @@ fn config_resolves_secrets_and_names_bad_keys() {
         ["secrets.0", "secrets.1"]
     );
     assert_eq!(
-        keys(load("scheme = \"hmac\"\nsecret = \"file:/nonexistent/x\"\nencoding = \"b32\"")),
+        keys(load(
+            "scheme = \"hmac\"\nsecret = \"file:/nonexistent/x\"\nencoding = \"b32\""
+        )),
         ["header", "encoding", "secret"]
     );
     assert_eq!(
-        keys(load("scheme = \"github\"\nsecret = \"env:X\"\ntolerance_secs = 5\nprefix = \"a\"")),
+        keys(load(
+            "scheme = \"github\"\nsecret = \"env:X\"\ntolerance_secs = 5\nprefix = \"a\""
+        )),
         ["prefix", "tolerance_secs", "secret"]
     );
     assert_eq!(keys(load("scheme = \"stripe\"")), [""]);

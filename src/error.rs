@@ -105,6 +105,12 @@ pub enum Error {
     /// A model's circuit breaker or client-side rate limit refused the call.
     #[error("{0}")]
     Guard(#[from] GuardRefusal),
+    /// An `Idempotency-Key` was used before with another request body.
+    #[error("Idempotency-Key `{0}` was already used with a different request")]
+    IdempotencyMismatch(String),
+    /// The first request with this `Idempotency-Key` is still running.
+    #[error("a request with Idempotency-Key `{0}` is still in flight; retry later")]
+    IdempotencyInFlight(String),
     /// A webhook delivery failed its signature or timestamp check.
     #[error("webhook refused: {0}")]
     WebhookUnauthorized(#[from] WebhookError),
@@ -117,7 +123,9 @@ impl Error {
             | Error::PipelineNotFound(_)
             | Error::RunNotFound(_)
             | Error::Cancelled
-            | Error::WebhookUnauthorized(_) => ErrorClass::Client,
+            | Error::WebhookUnauthorized(_)
+            | Error::IdempotencyMismatch(_)
+            | Error::IdempotencyInFlight(_) => ErrorClass::Client,
             Error::InputInvalid(_) | Error::OutputInvalid { .. } => ErrorClass::Data,
             Error::Provider(e) => e.class(),
             Error::Deadline(_) | Error::Store(_) => ErrorClass::Transient,
@@ -148,6 +156,8 @@ impl Error {
             Error::RunBudgetExceeded(_) => "run_budget_exceeded",
             Error::Guard(g) => g.type_name(),
             Error::WebhookUnauthorized(_) => "webhook_unauthorized",
+            Error::IdempotencyMismatch(_) => "idempotency",
+            Error::IdempotencyInFlight(_) => "idempotency_in_flight",
         }
     }
 
@@ -159,6 +169,7 @@ impl Error {
             Error::OutputInvalid { .. } => 502,
             Error::Deadline(_) => 504,
             Error::WebhookUnauthorized(_) => 401,
+            Error::IdempotencyMismatch(_) | Error::IdempotencyInFlight(_) => 409,
             Error::Disabled(_) => 503,
             // nginx's "client closed request": nobody reads it, logs do.
             Error::Cancelled => 499,

@@ -8,6 +8,7 @@
 //! last commit.
 
 mod error;
+mod idempotency;
 mod router;
 mod routes;
 pub(crate) mod tenant;

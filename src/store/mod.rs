@@ -4,6 +4,7 @@
 
 mod batch;
 mod budget;
+mod idempotency;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -294,9 +295,18 @@ pub use budget::{
     ReserveOutcome, ReserveRequest, SettleOutcome, SpendRow,
 };
 
+pub use idempotency::{IdemBegin, IdemClaim, IdempotencyStore};
+
 #[async_trait::async_trait]
 pub trait Store:
-    RunStore + OutboxStore + AuditStore + QueueStore + BudgetStore + CostStore + BatchStore
+    RunStore
+    + OutboxStore
+    + AuditStore
+    + QueueStore
+    + BudgetStore
+    + CostStore
+    + BatchStore
+    + IdempotencyStore
 {
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<()>;

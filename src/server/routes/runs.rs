@@ -12,9 +12,9 @@ use tokio::sync::mpsc;
 
 use crate::error::Error;
 use crate::pipeline::{RunEvent, RunFailure, Runtime, execute_streaming};
-use crate::server::ApiError;
 use crate::server::routes::background;
 use crate::server::tenant::tenant_of;
+use crate::server::{ApiError, idempotency};
 
 pub async fn create(
     State(rt): State<Arc<Runtime>>,
@@ -37,15 +37,51 @@ pub async fn create(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/event-stream"));
     let tenant = tenant_of(&headers)?;
+    let idem_key = idempotency::key_of(&headers)?;
     if background::wants_async(&headers) {
-        let queued = background::enqueue(&rt, &name, input, tenant, "api", None).await?;
-        return Ok(background::accepted(&queued.id, queued.duplicate));
+        let Some(key) = idem_key else {
+            let queued = background::enqueue(&rt, &name, input, tenant, "api", None).await?;
+            return Ok(background::accepted(&queued.id, queued.duplicate));
+        };
+        let enqueue = {
+            let (rt, name, input, tenant) =
+                (rt.clone(), name.clone(), input.clone(), tenant.clone());
+            async move {
+                let queued = background::enqueue(&rt, &name, input, tenant, "api", None).await?;
+                Ok(background::accepted(&queued.id, queued.duplicate))
+            }
+        };
+        let mode = idempotency::Mode::Async;
+        return idempotency::run_once(rt, key, &name, &tenant, &input, mode, enqueue).await;
     }
     if wants_stream {
+        if idem_key.is_some() {
+            return Err(Error::BadRequest(
+                "`Idempotency-Key` is not supported on streamed runs".into(),
+            )
+            .into());
+        }
         return Ok(stream_run(rt, name, input, tenant));
     }
-    // The run is its own task: a client that hangs up must not cancel it
-    // half-way (spend without a record, an action without its run).
+    match idem_key {
+        Some(key) => {
+            let run = sync_run(rt.clone(), name.clone(), input.clone(), tenant.clone());
+            let mode = idempotency::Mode::Sync;
+            idempotency::run_once(rt, key, &name, &tenant, &input, mode, run).await
+        }
+        None => sync_run(rt, name, input, tenant).await,
+    }
+}
+
+/// The run as one answer. The run is its own task: a client that hangs up
+/// must not cancel it half-way (spend without a record, an action without
+/// its run).
+async fn sync_run(
+    rt: Arc<Runtime>,
+    name: String,
+    input: Value,
+    tenant: String,
+) -> Result<Response, ApiError> {
     let task =
         tokio::spawn(async move { execute_streaming(&rt, &name, input, &tenant, None).await });
     let result = task

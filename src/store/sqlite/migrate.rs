@@ -27,6 +27,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0004_queue.sql"),
     ),
     (
+        5,
+        "idempotency",
+        include_str!("../../../migrations/sqlite/0005_idempotency.sql"),
+    ),
+    (
         6,
         "batches",
         include_str!("../../../migrations/sqlite/0006_batches.sql"),

@@ -9,6 +9,7 @@ mod budgets;
 mod checkpoint;
 mod cost;
 mod escalations;
+mod idempotency;
 mod migrate;
 mod outbox;
 mod queue;

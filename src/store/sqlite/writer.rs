@@ -8,10 +8,10 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{audit, budgets, escalations, outbox, queue, runs};
+use super::{audit, budgets, escalations, idempotency, outbox, queue, runs};
 use crate::store::{
-    AuditEntry, DeliveryOutcome, NewAlert, NewOutbox, OutboxItem, ReserveOutcome, ReserveRequest,
-    Result, RunRecord, SettleOutcome, StoreError,
+    AuditEntry, DeliveryOutcome, IdemBegin, IdemClaim, NewAlert, NewOutbox, OutboxItem,
+    ReserveOutcome, ReserveRequest, Result, RunRecord, SettleOutcome, StoreError,
 };
 
 /// A write of any shape, applied by the writer in its group transaction.
@@ -64,6 +64,17 @@ pub enum Op {
         alert: NewAlert,
         reply: oneshot::Sender<Result<bool>>,
     },
+    IdemBegin {
+        claim: IdemClaim,
+        reply: oneshot::Sender<Result<IdemBegin>>,
+    },
+    IdemFinish {
+        tenant: String,
+        key: String,
+        status: u16,
+        body: String,
+        reply: oneshot::Sender<Result<()>>,
+    },
 }
 
 /// What applying an op produced, sent to its caller after the commit.
@@ -75,6 +86,7 @@ enum Outcome {
     Settled(Result<SettleOutcome>),
     Count(Result<u64>),
     Any(Result<AnyValue>),
+    Idem(Result<IdemBegin>),
 }
 
 impl Outcome {
@@ -84,7 +96,8 @@ impl Outcome {
             Op::CommitRun { .. } | Op::Finish { .. } | Op::RaiseAlert { .. } => {
                 Outcome::Bool(Err(err.clone()))
             }
-            Op::Append { .. } => Outcome::Unit(Err(err.clone())),
+            Op::Append { .. } | Op::IdemFinish { .. } => Outcome::Unit(Err(err.clone())),
+            Op::IdemBegin { .. } => Outcome::Idem(Err(err.clone())),
             Op::Claim { .. } => Outcome::Items(Err(err.clone())),
             Op::Reserve { .. } => Outcome::Reserved(Err(err.clone())),
             Op::Settle { .. } => Outcome::Settled(Err(err.clone())),
@@ -101,7 +114,8 @@ impl Outcome {
             | Outcome::Reserved(Err(e))
             | Outcome::Settled(Err(e))
             | Outcome::Count(Err(e))
-            | Outcome::Any(Err(e)) => Some(e),
+            | Outcome::Any(Err(e))
+            | Outcome::Idem(Err(e)) => Some(e),
             _ => None,
         }
     }
@@ -120,6 +134,8 @@ impl Op {
             (Op::Expire { reply, .. }, Outcome::Count(r)) => reply.send(r).map_err(drop),
             (Op::RaiseAlert { reply, .. }, Outcome::Bool(r)) => reply.send(r).map_err(drop),
             (Op::Write { reply, .. }, Outcome::Any(r)) => reply.send(r).map_err(drop),
+            (Op::IdemBegin { reply, .. }, Outcome::Idem(r)) => reply.send(r).map_err(drop),
+            (Op::IdemFinish { reply, .. }, Outcome::Unit(r)) => reply.send(r).map_err(drop),
             (op, _) => op.reply_error(StoreError::Database(
                 "internal: mismatched store reply".into(),
             )),
@@ -255,5 +271,18 @@ fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: &Op) -> Outcome 
             alert,
             &crate::clock::now_rfc3339(),
         )),
+        Op::IdemBegin { claim, .. } => Outcome::Idem(idempotency::begin(
+            tx,
+            claim,
+            crate::clock::now_ms(),
+            &crate::clock::now_rfc3339(),
+        )),
+        Op::IdemFinish {
+            tenant,
+            key,
+            status,
+            body,
+            ..
+        } => Outcome::Unit(idempotency::finish(tx, tenant, key, *status, body)),
     }
 }

@@ -5,6 +5,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::{IdemBegin, IdemClaim, Result};
 
+/// pipeline, body hash, stored status and body, locked until (ms).
+type KeyRow = (String, String, Option<u16>, Option<String>, i64);
+
 /// Claim a key at `now_ms` (see [`IdemBegin`]).
 pub fn begin(conn: &Connection, c: &IdemClaim, now_ms: i64, now: &str) -> Result<IdemBegin> {
     let ttl_ms = i64::try_from(c.ttl.as_millis()).unwrap_or(i64::MAX);
@@ -20,7 +23,7 @@ pub fn begin(conn: &Connection, c: &IdemClaim, now_ms: i64, now: &str) -> Result
            (SELECT rowid FROM idempotency_keys WHERE created_ms < ?1 ORDER BY created_ms LIMIT 16)",
     )?
     .execute(params![cutoff])?;
-    let row: Option<(String, String, Option<u16>, Option<String>, i64)> = conn
+    let row: Option<KeyRow> = conn
         .prepare_cached(
             "SELECT pipeline, body_sha256, status_code, response_body, locked_until_ms
              FROM idempotency_keys WHERE tenant = ?1 AND idem_key = ?2",

@@ -28,6 +28,25 @@ fn post(url: &str, key: &str, body: &Value) -> (u16, bool, Value) {
     (status, replayed, resp.json().unwrap())
 }
 
+/// `Prefer: respond-async` with a key: (status, replayed, Location, body).
+fn post_async(url: &str, key: &str, body: &Value) -> (u16, bool, String, Value) {
+    let resp = client()
+        .post(format!("{url}/v1/pipelines/triage/runs"))
+        .header("Idempotency-Key", key)
+        .header("Prefer", "respond-async")
+        .json(body)
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    let h = resp.headers();
+    let replayed = h.get("idempotent-replayed").is_some_and(|v| v == "true");
+    let location = h
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, replayed, location, resp.json().unwrap())
+}
+
 fn model_calls(sim: &Proc) -> u64 {
     get_json(&format!("{}/sim/stats", sim.url))["requests"]["openai"]
         .as_u64()
@@ -105,6 +124,22 @@ fn a_key_runs_once_and_replays_its_first_answer() {
     assert_eq!((status, replayed), (200, true), "{after}");
     assert_eq!(after, first);
     assert_eq!(model_calls(&sim), 2);
+
+    // Async: the 202 is stored; a repeat points at the same queued run.
+    let c = ticket("T-5", "Please add dark mode");
+    let (status, replayed, loc, first) = post_async(&server.url, "key-async", &c);
+    assert_eq!((status, replayed), (202, false), "{first}");
+    let id = first["run_id"].as_str().unwrap();
+    assert_eq!(loc, format!("/v1/runs/{id}"));
+    let (status, replayed, loc2, again) = post_async(&server.url, "key-async", &c);
+    assert_eq!((status, replayed), (202, true), "{again}");
+    assert_eq!((loc2, &again), (loc, &first));
+    // The same key and body asked synchronously is another request.
+    let (status, _, err) = post(&server.url, "key-async", &c);
+    assert_eq!(status, 409, "{err}");
+    sink.wait_for("the async run's action", |d| d.len() >= 3);
+    thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(sink.deliveries().len(), 3, "the async run acted once");
 
     // A key is one line of visible ASCII, at most 255 characters.
     let (status, _, err) = post(&server.url, &"k".repeat(256), &a);

@@ -76,6 +76,7 @@ pub struct Metrics {
     cost: Family<ModelLabels, Counter>,
     calls: Family<CallLabels, Counter>,
     deliveries: Family<RunLabels, Counter>,
+    webhooks: Family<RunLabels, Counter>,
     budget_refusals: Family<BudgetLabels, Counter>,
     budget_spent: Family<BudgetLabels, Gauge>,
     budget_reserved: Family<BudgetLabels, Gauge>,
@@ -131,6 +132,12 @@ impl Metrics {
             "provider_calls",
             "Provider calls by model and outcome (ok or error type)",
             calls.clone(),
+        );
+        let webhooks = Family::<RunLabels, Counter>::default();
+        registry.register(
+            "webhooks",
+            "Webhook deliveries by outcome: accepted, duplicate, rejected",
+            webhooks.clone(),
         );
         let deliveries = Family::<RunLabels, Counter>::default();
         registry.register(
@@ -224,6 +231,7 @@ impl Metrics {
             cost,
             calls,
             deliveries,
+            webhooks,
             breaker_state,
             breaker_transitions,
             breaker_rejections,
@@ -327,6 +335,15 @@ impl Metrics {
 
     pub fn delivery(&self, pipeline: &str, outcome: &str) {
         self.deliveries
+            .get_or_create(&RunLabels {
+                pipeline: pipeline.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+
+    pub fn webhook(&self, pipeline: &str, outcome: &str) {
+        self.webhooks
             .get_or_create(&RunLabels {
                 pipeline: pipeline.into(),
                 outcome: outcome.into(),

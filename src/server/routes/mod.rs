@@ -4,6 +4,7 @@ pub mod chat;
 pub mod dlq;
 pub mod escalations;
 pub mod health;
+pub mod hooks;
 pub mod models;
 mod openai_wire;
 pub mod runs;

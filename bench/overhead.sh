@@ -16,30 +16,7 @@ RATE="${1:-1000}"
 DURATION="${2:-15s}"
 SYNC="${3:-full}"
 TARGET="${4:-pipeline}"
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-command -v oha >/dev/null || { echo "oha not found: cargo install oha --locked" >&2; exit 1; }
-
-cargo build --release --quiet
-seam="$root/target/release/seam"
-work="$(mktemp -d)"
-cleanup() { kill "${sim:-}" "${srv:-}" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-SIM_PORT="$(free_port)"; SEAM_PORT="$(free_port)"
-
-"$seam" simulate --listen "127.0.0.1:$SIM_PORT" > "$work/sim.log" 2>&1 & sim=$!
-cp -r examples/ticket-triage/schemas examples/ticket-triage/prompts "$work/"
-sed -e "s#http://127.0.0.1:8787#http://127.0.0.1:$SIM_PORT#g" \
-    -e "s#^synchronous = .*#synchronous = \"$SYNC\"#" \
-    -e "s#^path = .*#path = \"$work/bench.db\"#" \
-    examples/ticket-triage/seam.toml > "$work/seam.toml"
-SEAM_LOG=error "$seam" serve --config "$work/seam.toml" --listen "127.0.0.1:$SEAM_PORT" > "$work/serve.log" 2>&1 & srv=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$SEAM_PORT/readyz" >/dev/null 2>&1 && curl -fsS "http://127.0.0.1:$SIM_PORT/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+source "$(dirname "$0")/stack.sh"
 
 ticket='{"ticket_id":"T-4242","subject":"Charged twice for November","body":"My card was charged twice for the November invoice, please refund one.","customer":{"email":"dana@example.com","plan":"pro"}}'
 echo "$ticket" > "$work/ticket.json"

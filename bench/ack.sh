@@ -26,9 +26,10 @@ base=(-z "$DURATION" -c "$CONNS" --no-tui --output-format json)
 oha -z 2s -c 16 --no-tui "http://127.0.0.1:$SEAM_PORT/healthz" > /dev/null
 oha "${base[@]}" "http://127.0.0.1:$SEAM_PORT/healthz" > "$work/floor.json"
 post=(-m POST -H 'content-type: application/json' -H 'prefer: respond-async' -D "$work/ticket.json")
-oha "${base[@]}" "${post[@]}" "http://127.0.0.1:$SEAM_PORT/v1/pipelines/triage/runs" > "$work/ack.json"
+# The fixed rate first, on a fresh store, then the unthrottled run.
 oha "${base[@]}" -q "$RATE" --latency-correction "${post[@]}" \
   "http://127.0.0.1:$SEAM_PORT/v1/pipelines/triage/runs" > "$work/rate.json"
+oha "${base[@]}" "${post[@]}" "http://127.0.0.1:$SEAM_PORT/v1/pipelines/triage/runs" > "$work/ack.json"
 sleep 1
 queued="$(python3 - "$work/bench.db" <<'PY'
 import sqlite3, sys

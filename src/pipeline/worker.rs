@@ -23,6 +23,10 @@ const IDLE_POLL: Duration = Duration::from_millis(250);
 /// Past the run's own deadline, how long a lease lasts: a worker that holds
 /// a row this long is presumed dead.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
+/// On shutdown, how long runs in flight may take to finish. Past it they
+/// are dropped uncommitted: their leases expire and the next start runs
+/// them again, so nothing is lost.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Work every pipeline's queue until `shutdown` turns true.
 pub async fn run(rt: Arc<Runtime>, shutdown: watch::Receiver<bool>) {
@@ -72,7 +76,15 @@ async fn work(rt: Arc<Runtime>, p: Arc<Pipeline>, mut shutdown: watch::Receiver<
             Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
         }
     }
-    while inflight.join_next().await.is_some() {}
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while inflight.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(pipeline = %p.name, left = inflight.len(),
+            "background runs still in flight after the shutdown grace; their leases will hand them to the next start");
+        inflight.abort_all();
+    }
 }
 
 /// One attempt of a queued run.

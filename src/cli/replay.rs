@@ -144,6 +144,7 @@ async fn one(rt: &Arc<Runtime>, id: &str, a: &ReplayArgs) -> Result<Value, Strin
         run_id: None,
         dry_run: !a.act,
         replay_of: Some(id.to_string()),
+        queue: None,
     };
     let result = execute_as(rt, &original.pipeline, input, &original.tenant, None, opts).await;
     let was =

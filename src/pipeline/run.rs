@@ -116,16 +116,7 @@ pub async fn execute_streaming(
     tenant: &str,
     progress: Option<Progress>,
 ) -> Result<RunResult, RunFailure> {
-    execute_in(
-        rt,
-        name,
-        input,
-        tenant,
-        None,
-        progress,
-        RunOptions::default(),
-    )
-    .await
+    execute_in(rt, name, input, tenant, progress, RunOptions::default()).await
 }
 
 /// Run a queued event (a background run): the run takes the queue row's
@@ -133,18 +124,21 @@ pub async fn execute_streaming(
 /// transient failure is not escalated: the worker tries again later, then
 /// dead-letters it.
 pub async fn execute_queued(rt: &Runtime, item: &QueueItem) -> Result<RunResult, RunFailure> {
-    let settle = QueueSettle {
-        id: item.id.clone(),
-        attempt: item.attempts,
+    let opts = RunOptions {
+        run_id: Some(item.id.clone()),
+        queue: Some(QueueSettle {
+            id: item.id.clone(),
+            attempt: item.attempts,
+        }),
+        ..RunOptions::default()
     };
     execute_in(
         rt,
         &item.pipeline,
         item.input.clone(),
         &item.tenant,
-        Some(settle),
         None,
-        RunOptions::default(),
+        opts,
     )
     .await
 }
@@ -160,7 +154,7 @@ pub async fn execute_as(
     progress: Option<Progress>,
     opts: RunOptions,
 ) -> Result<RunResult, RunFailure> {
-    execute_in(rt, name, input, tenant, None, progress, opts).await
+    execute_in(rt, name, input, tenant, progress, opts).await
 }
 
 async fn execute_in(
@@ -168,7 +162,6 @@ async fn execute_in(
     name: &str,
     input: Value,
     tenant: &str,
-    queued: Option<QueueSettle>,
     progress: Option<Progress>,
     opts: RunOptions,
 ) -> Result<RunResult, RunFailure> {
@@ -184,11 +177,10 @@ async fn execute_in(
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + p.run_timeout;
     let created_at = crate::clock::now_rfc3339();
-    let run_id = match (&queued, &opts.run_id) {
-        (Some(q), _) => q.id.clone(),
-        (None, Some(id)) => id.clone(),
-        (None, None) => uuid::Uuid::now_v7().to_string(),
-    };
+    let run_id = opts
+        .run_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let mut trail = Trail::new(&run_id);
     if let Some(of) = &opts.replay_of {
         trail.push(
@@ -223,7 +215,7 @@ async fn execute_in(
         latency_ms: 0,
         created_at,
         finished_at: String::new(),
-        queue_item: queued.clone(),
+        queue_item: opts.queue.clone(),
     };
 
     // Layer 1: ingest.
@@ -317,7 +309,7 @@ async fn execute_in(
                 // again later.
                 record.status = if matches!(e, Error::Cancelled) {
                     "cancelled"
-                } else if queued.is_some() && e.class() == ErrorClass::Transient {
+                } else if opts.queue.is_some() && e.class() == ErrorClass::Transient {
                     "failed"
                 } else {
                     "escalated"

@@ -161,6 +161,31 @@ impl Error {
         }
     }
 
+    /// The layer a run failed at, for the dead-letter queue: where a
+    /// retried run is expected to fail or pass again.
+    pub fn layer(&self) -> &'static str {
+        match self {
+            Error::BadRequest(_) | Error::InputInvalid(_) => "ingest",
+            Error::Prompt(_) => "prompt",
+            Error::OutputInvalid { .. } => "output",
+            Error::Provider(_)
+            | Error::Deadline(_)
+            | Error::CostCap { .. }
+            | Error::BudgetExceeded(_)
+            | Error::RunBudgetExceeded(_)
+            | Error::Guard(_)
+            | Error::Cancelled => "infer",
+            Error::Store(_) => "store",
+            Error::PipelineNotFound(_)
+            | Error::RunNotFound(_)
+            | Error::Disabled(_)
+            | Error::Config(_)
+            | Error::WebhookUnauthorized(_)
+            | Error::IdempotencyMismatch(_)
+            | Error::IdempotencyInFlight(_) => "pipeline",
+        }
+    }
+
     /// HTTP status: the class default, refined where a client can act on it.
     pub fn status(&self) -> u16 {
         match self {

@@ -2,6 +2,7 @@
 //! written to the outbox with the run and delivered by a worker with
 //! retries. Every delivery carries an idempotency key.
 
+pub mod breakers;
 pub mod idempotency;
 pub mod outbox;
 pub mod sinks;

@@ -1,23 +1,23 @@
-//! The outbox worker: claims due actions with a lease, delivers them with
-//! their idempotency key, retries transient failures with backoff, and
-//! dead-letters the rest. A row is marked delivered only after the sink
-//! confirmed; a crash in between redelivers with the same key.
+//! The outbox worker: claims due actions under a lease (kept alive while
+//! the delivery runs), delivers them with their idempotency key through
+//! the sink's circuit breaker, retries transient failures with backoff,
+//! and dead-letters the rest. A row is marked delivered only after the
+//! sink confirmed; a crash in between redelivers with the same key.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
 
+use super::sinks::DeliveryError;
+use crate::error::ErrorClass;
 use crate::infer::RetryPolicy;
+use crate::infer::guard::Verdict;
 use crate::pipeline::Runtime;
-use crate::store::{AuditEntry, DeliveryOutcome, OutboxItem};
+use crate::pipeline::leased::{self, Leased, LoopSettings};
+use crate::store::{AuditEntry, DeliveryOutcome, Failure, OutboxItem};
 
-/// How long a claimed row stays leased before another worker may take it.
-/// Sink timeouts are capped below it at config load, so a delivery still
-/// running is never handed to a second worker.
-pub const LEASE: Duration = Duration::from_secs(120);
 /// Backoff between delivery attempts.
 const BACKOFF: RetryPolicy = RetryPolicy {
     max_attempts: 0,
@@ -25,67 +25,86 @@ const BACKOFF: RetryPolicy = RetryPolicy {
     max_delay: Duration::from_secs(60),
 };
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// On shutdown, how long deliveries in flight may take to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Run until `shutdown` turns true, then finish in-flight deliveries.
-pub async fn run(rt: Arc<Runtime>, concurrency: usize, mut shutdown: watch::Receiver<bool>) {
-    let permits = Arc::new(Semaphore::new(concurrency));
-    let mut inflight = JoinSet::new();
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        while inflight.try_join_next().is_some() {}
-        let free = permits.available_permits();
-        let mut claimed = 0;
-        if free > 0 {
-            match rt.store.claim_outbox(free, LEASE).await {
-                Ok(items) => {
-                    claimed = items.len();
-                    for item in items {
-                        let Ok(permit) = permits.clone().acquire_owned().await else {
-                            break;
-                        };
-                        let rt = rt.clone();
-                        inflight.spawn(async move {
-                            deliver(&rt, item).await;
-                            drop(permit);
-                        });
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "outbox claim failed"),
-            }
-        }
-        if claimed > 0 && claimed == free {
-            continue;
-        }
-        let wait = match rt.store.outbox_next_due().await {
-            Ok(Some(due)) => Duration::from_millis(
-                (due - crate::clock::now_ms()).clamp(0, IDLE_POLL.as_millis() as i64) as u64,
-            ),
-            _ => IDLE_POLL,
-        };
-        tokio::select! {
-            _ = rt.outbox_wake.notified() => {}
-            _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
-            _ = shutdown.changed() => {}
-        }
+pub async fn run(rt: Arc<Runtime>, concurrency: usize, shutdown: watch::Receiver<bool>) {
+    let settings = LoopSettings {
+        concurrency,
+        idle_poll: IDLE_POLL,
+        grace: SHUTDOWN_GRACE,
+    };
+    let wake = rt.outbox_wake.clone();
+    leased::run(Arc::new(Outbox { rt }), settings, wake, shutdown).await;
+}
+
+struct Outbox {
+    rt: Arc<Runtime>,
+}
+
+#[async_trait::async_trait]
+impl Leased for Outbox {
+    type Item = OutboxItem;
+    type Id = i64;
+
+    fn name(&self) -> &str {
+        "outbox"
     }
-    while inflight.join_next().await.is_some() {}
+
+    fn id(item: &OutboxItem) -> (i64, u32) {
+        (item.id, item.attempts)
+    }
+
+    async fn claim(&self, limit: usize, lease: Duration) -> crate::store::Result<Vec<OutboxItem>> {
+        self.rt.store.claim_outbox(limit, lease).await
+    }
+
+    async fn renew(&self, held: Vec<(i64, u32)>, lease: Duration) -> crate::store::Result<()> {
+        self.rt.store.renew_outbox_leases(held, lease).await
+    }
+
+    async fn process(self: Arc<Self>, item: OutboxItem) {
+        deliver(&self.rt, item).await;
+    }
+
+    async fn next_due(&self) -> Option<i64> {
+        self.rt.store.outbox_next_due().await.ok().flatten()
+    }
+}
+
+/// The dead-letter class of a delivery the sink refused: the sink not
+/// found or not letting us in is our configuration; anything else it
+/// refused is the action's data.
+fn refused_class(e: &DeliveryError) -> ErrorClass {
+    match e.status {
+        Some(401 | 403 | 404 | 405 | 407) => ErrorClass::Configuration,
+        _ => ErrorClass::Data,
+    }
 }
 
 async fn deliver(rt: &Runtime, item: OutboxItem) {
     let Some(p) = rt.config.pipelines.get(&item.pipeline) else {
-        let error = format!("pipeline `{}` is no longer declared", item.pipeline);
-        record(
-            rt,
-            &item,
-            DeliveryOutcome::Dead {
-                error: error.clone(),
-            },
-            json!({"state": "dead", "error": error}),
-        )
-        .await;
+        let message = format!("pipeline `{}` is no longer declared", item.pipeline);
+        let failure = Failure {
+            error_type: "pipeline_gone".into(),
+            class: ErrorClass::Configuration.as_str().into(),
+            layer: "act".into(),
+            message: message.clone(),
+        };
+        let body = json!({"state": "dead", "error": message});
+        record(rt, &item, DeliveryOutcome::Dead(failure), Some(body)).await;
         return;
+    };
+    let permit = match rt.sink_breakers.admit(&item.pipeline) {
+        Ok(permit) => permit,
+        Err(wait) => {
+            // The sink is resting: try again at its next probe, unspent.
+            let at_ms = crate::clock::now_ms() + wait.as_millis() as i64;
+            rt.metrics.delivery(&item.pipeline, "deferred");
+            record(rt, &item, DeliveryOutcome::Deferred { at_ms }, None).await;
+            return;
+        }
     };
     let started = Instant::now();
     let result = p
@@ -93,6 +112,12 @@ async fn deliver(rt: &Runtime, item: OutboxItem) {
         .deliver(&rt.client, &item.body, &item.idempotency_key)
         .await;
     let latency_ms = started.elapsed().as_millis() as u64;
+    let verdict = match &result {
+        Ok(_) => Verdict::Success,
+        Err(e) if e.transient => Verdict::Failure,
+        Err(_) => Verdict::Ignored,
+    };
+    rt.sink_breakers.record(&item.pipeline, permit, verdict);
     let (outcome, body) = match result {
         Ok(receipt) => (
             DeliveryOutcome::Delivered,
@@ -111,32 +136,46 @@ async fn deliver(rt: &Runtime, item: OutboxItem) {
             )
         }
         Err(e) => {
-            let body = json!({"state": "dead", "status": e.status, "error": e.reason});
-            (DeliveryOutcome::Dead { error: e.detail }, body)
+            let (error_type, class) = if e.transient {
+                ("sink_unavailable", ErrorClass::Transient)
+            } else {
+                ("sink_refused", refused_class(&e))
+            };
+            let body = json!({"state": "dead", "status": e.status, "error": e.reason,
+                "error_type": error_type, "attempts": item.attempts});
+            let failure = Failure {
+                error_type: error_type.into(),
+                class: class.as_str().into(),
+                layer: "act".into(),
+                message: e.detail,
+            };
+            (DeliveryOutcome::Dead(failure), body)
         }
     };
     let state = body["state"].as_str().unwrap_or("unknown").to_string();
     rt.metrics.delivery(&item.pipeline, &state);
     let mut body = body;
     body["latency_ms"] = json!(latency_ms);
-    record(rt, &item, outcome, body).await;
+    record(rt, &item, outcome, Some(body)).await;
 }
 
 async fn record(
     rt: &Runtime,
     item: &OutboxItem,
     outcome: DeliveryOutcome,
-    mut body: serde_json::Value,
+    body: Option<serde_json::Value>,
 ) {
-    body["outbox_id"] = json!(item.id);
-    body["attempt"] = json!(item.attempts);
-    body["idempotency_key"] = json!(item.idempotency_key);
-    let entry = AuditEntry {
-        run_id: Some(item.run_id.clone()),
-        layer: "delivery",
-        at: crate::clock::now_rfc3339(),
-        body,
-    };
+    let entry = body.map(|mut body| {
+        body["outbox_id"] = json!(item.id);
+        body["attempt"] = json!(item.attempts);
+        body["idempotency_key"] = json!(item.idempotency_key);
+        AuditEntry {
+            run_id: Some(item.run_id.clone()),
+            layer: "delivery",
+            at: crate::clock::now_rfc3339(),
+            body,
+        }
+    });
     match rt
         .store
         .finish_outbox(item.id, item.attempts, outcome, entry)

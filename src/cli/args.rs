@@ -155,16 +155,26 @@ pub struct DlqSelect {
     /// Only entries that died of this error type, e.g. `provider_overloaded`.
     #[arg(long = "type")]
     pub error_type: Option<String>,
+    /// Only entries that failed at this layer: ingest, prompt, infer,
+    /// output (runs) or act (deliveries).
+    #[arg(long)]
+    pub layer: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
-    /// Dead-lettered background runs, oldest first.
+    /// Dead-lettered background runs and deliveries, oldest first.
     List {
         #[command(flatten)]
         config: ConfigArg,
         #[arg(long)]
         pipeline: Option<String>,
+        /// Only entries that died of this error type.
+        #[arg(long = "type")]
+        error_type: Option<String>,
+        /// Only entries that failed at this layer (act: deliveries).
+        #[arg(long)]
+        layer: Option<String>,
         #[arg(long, default_value_t = 100)]
         limit: usize,
         #[arg(long)]

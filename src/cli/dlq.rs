@@ -1,6 +1,6 @@
 //! `seam dlq list|show|retry|purge`: the dead-letter queue of background
-//! runs, read and changed in the store (a running `seam serve` picks a
-//! retried entry up at its next poll).
+//! runs and deliveries, read and changed in the store (a running `seam
+//! serve` picks a retried entry up at its next poll).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use super::DlqCommand;
 use super::args::DlqSelect;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{AuditStore, DeadFilter, QueueStore, RunStore};
+use crate::store::{DeadFilter, DeadLetterStore};
 
 fn open(path: &Path) -> Result<SqliteStore, String> {
     let config = super::load_config(path)?;
@@ -25,6 +25,7 @@ fn filter(s: DlqSelect) -> Result<DeadFilter, String> {
         id: s.id,
         pipeline: s.pipeline,
         error_type: s.error_type,
+        layer: s.layer,
     })
 }
 
@@ -33,12 +34,20 @@ pub async fn run(command: DlqCommand) -> Result<ExitCode, String> {
         DlqCommand::List {
             config,
             pipeline,
+            error_type,
+            layer,
             limit,
             json,
         } => {
             let store = open(&config.config)?;
+            let filter = DeadFilter {
+                id: None,
+                pipeline,
+                error_type,
+                layer,
+            };
             let rows = store
-                .queue_rows(Some("dead"), pipeline.as_deref(), limit)
+                .dead_entries(filter, limit)
                 .await
                 .map_err(|e| e.to_string())?;
             if json {
@@ -47,16 +56,19 @@ pub async fn run(command: DlqCommand) -> Result<ExitCode, String> {
                 println!("the dead-letter queue is empty");
             } else {
                 println!(
-                    "{:<36}  {:<12} {:>8}  {:<24}  error",
-                    "run id", "pipeline", "attempts", "died at"
+                    "{:<36}  {:<8}  {:<12} {:<6} {:>8} {:>7}  {:<24}  error",
+                    "run id", "kind", "pipeline", "layer", "attempts", "retries", "died at"
                 );
                 for r in &rows {
                     println!(
-                        "{:<36}  {:<12} {:>8}  {:<24}  {}: {}",
+                        "{:<36}  {:<8}  {:<12} {:<6} {:>8} {:>7}  {:<24}  {}: {}",
                         r.id,
+                        r.kind,
                         r.pipeline,
+                        r.layer.as_deref().unwrap_or("-"),
                         r.attempts,
-                        r.finished_at.as_deref().unwrap_or("-"),
+                        r.retries,
+                        r.died_at.as_deref().unwrap_or("-"),
                         r.error_type.as_deref().unwrap_or("-"),
                         r.error_message.as_deref().unwrap_or("")
                     );
@@ -66,15 +78,10 @@ pub async fn run(command: DlqCommand) -> Result<ExitCode, String> {
         }
         DlqCommand::Show { id, config } => {
             let store = open(&config.config)?;
-            let row = store
-                .queue_row(&id)
+            let body = crate::pipeline::dead_letters::show(&store, &id)
                 .await
                 .map_err(|e| e.to_string())?
-                .filter(|r| r.status == "dead")
                 .ok_or_else(|| format!("`{id}` is not in the dead-letter queue"))?;
-            let run = store.get_run(&id).await.map_err(|e| e.to_string())?;
-            let records = store.audit_for_run(&id).await.map_err(|e| e.to_string())?;
-            let body = serde_json::json!({"entry": row, "run": run, "records": records});
             println!(
                 "{}",
                 serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::act::breakers::SinkBreakers;
 use crate::budget::Budgets;
 use crate::config::Config;
 use crate::error::Error;
@@ -37,6 +38,8 @@ pub struct Runtime {
     /// Circuit breaker, rate limits and retry budget of each model, shared
     /// by every run of this process.
     pub guards: Guards,
+    /// A circuit breaker per pipeline sink, shared by the outbox workers.
+    pub sink_breakers: SinkBreakers,
 }
 
 impl Runtime {
@@ -58,6 +61,7 @@ impl Runtime {
             metrics.clone(),
         ));
         let guards = Guards::from_config(&config, metrics.clone());
+        let sink_breakers = SinkBreakers::from_config(&config, metrics.clone());
         Ok(Arc::new(Runtime {
             config: Arc::new(config),
             store,
@@ -65,6 +69,7 @@ impl Runtime {
             metrics,
             budgets,
             guards,
+            sink_breakers,
             client,
             outbox_wake: Arc::new(Notify::new()),
             queue_wake: Arc::new(Notify::new()),

@@ -60,6 +60,8 @@ pub struct Action {
 #[derive(Debug)]
 pub struct RunFailure {
     pub run_id: Option<String>,
+    /// The status the run was recorded with (`None`: not recorded).
+    pub status: Option<String>,
     pub error: Error,
     /// The run went to the escalation queue for a human.
     pub escalated: bool,
@@ -71,6 +73,7 @@ impl From<Error> for RunFailure {
     fn from(error: Error) -> Self {
         RunFailure {
             run_id: None,
+            status: None,
             error,
             escalated: false,
             declined: Vec::new(),
@@ -487,6 +490,7 @@ async fn fail(
             rt.metrics.run_finished(&p.name, &outcome);
             Err(RunFailure {
                 run_id: Some(run_id),
+                status: Some(outcome),
                 error,
                 escalated,
                 declined: spent.declined,
@@ -496,6 +500,7 @@ async fn fail(
             tracing::error!(run_id, error = %store, "could not record a failed run");
             Err(RunFailure {
                 run_id: None,
+                status: None,
                 error,
                 escalated: false,
                 declined: spent.declined,

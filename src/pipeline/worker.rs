@@ -10,19 +10,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::leased::{self, Leased, LoopSettings};
 use super::{RunFailure, Runtime, execute_queued};
 use crate::config::Pipeline;
 use crate::error::{Error, ErrorClass};
-use crate::store::{QueueItem, QueueOutcome};
+use crate::store::{Failure, QueueItem, QueueOutcome, queue_status_after};
 
 /// How often an idle loop looks for due rows (retries, other processes).
 const IDLE_POLL: Duration = Duration::from_millis(250);
-/// Past the run's own deadline, how long a lease lasts: a worker that holds
-/// a row this long is presumed dead.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// On shutdown, how long runs in flight may take to finish. Past it they
 /// are dropped uncommitted: their leases expire and the next start runs
 /// them again, so nothing is lost.
@@ -32,58 +30,56 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub async fn run(rt: Arc<Runtime>, shutdown: watch::Receiver<bool>) {
     let mut loops = JoinSet::new();
     for p in rt.config.pipelines.values() {
-        loops.spawn(work(rt.clone(), p.clone(), shutdown.clone()));
+        let settings = LoopSettings {
+            concurrency: p.queue.concurrency,
+            idle_poll: IDLE_POLL,
+            grace: SHUTDOWN_GRACE,
+        };
+        let work = Arc::new(QueueWork {
+            rt: rt.clone(),
+            p: p.clone(),
+            name: format!("queue {}", p.name),
+        });
+        loops.spawn(leased::run(
+            work,
+            settings,
+            rt.queue_wake.clone(),
+            shutdown.clone(),
+        ));
     }
     while loops.join_next().await.is_some() {}
 }
 
-async fn work(rt: Arc<Runtime>, p: Arc<Pipeline>, mut shutdown: watch::Receiver<bool>) {
-    let permits = Arc::new(Semaphore::new(p.queue.concurrency));
-    let lease = p.run_timeout + LEASE_MARGIN;
-    let mut inflight = JoinSet::new();
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        while inflight.try_join_next().is_some() {}
-        let free = permits.available_permits();
-        let mut claimed = 0;
-        if free > 0 {
-            match rt.store.claim_queue(&p.name, free, lease).await {
-                Ok(items) => {
-                    claimed = items.len();
-                    for item in items {
-                        let Ok(permit) = permits.clone().acquire_owned().await else {
-                            break;
-                        };
-                        let (rt, p) = (rt.clone(), p.clone());
-                        inflight.spawn(async move {
-                            attempt(&rt, &p, item).await;
-                            drop(permit);
-                        });
-                    }
-                }
-                Err(e) => tracing::warn!(pipeline = %p.name, error = %e, "queue claim failed"),
-            }
-        }
-        if claimed > 0 && claimed == free {
-            continue;
-        }
-        tokio::select! {
-            _ = rt.queue_wake.notified() => {}
-            _ = tokio::time::sleep(IDLE_POLL) => {}
-            _ = shutdown.changed() => {}
-            Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
-        }
+/// One pipeline's queued runs.
+struct QueueWork {
+    rt: Arc<Runtime>,
+    p: Arc<Pipeline>,
+    name: String,
+}
+
+#[async_trait::async_trait]
+impl Leased for QueueWork {
+    type Item = QueueItem;
+    type Id = String;
+
+    fn name(&self) -> &str {
+        &self.name
     }
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while inflight.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(pipeline = %p.name, left = inflight.len(),
-            "background runs still in flight after the shutdown grace; their leases will hand them to the next start");
-        inflight.abort_all();
+
+    fn id(item: &QueueItem) -> (String, u32) {
+        (item.id.clone(), item.attempts)
+    }
+
+    async fn claim(&self, limit: usize, lease: Duration) -> crate::store::Result<Vec<QueueItem>> {
+        self.rt.store.claim_queue(&self.p.name, limit, lease).await
+    }
+
+    async fn renew(&self, held: Vec<(String, u32)>, lease: Duration) -> crate::store::Result<()> {
+        self.rt.store.renew_queue_leases(held, lease).await
+    }
+
+    async fn process(self: Arc<Self>, item: QueueItem) {
+        attempt(&self.rt, &self.p, item).await;
     }
 }
 
@@ -107,15 +103,15 @@ async fn attempt(rt: &Runtime, p: &Pipeline, item: QueueItem) {
         }
     };
     let dead = matches!(outcome, QueueOutcome::Dead);
-    let message = e.to_string();
+    let failure = Failure {
+        error_type: e.type_name().into(),
+        class: e.class().as_str().into(),
+        layer: e.layer().into(),
+        message: e.to_string(),
+    };
     match rt
         .store
-        .finish_queue(
-            &item.id,
-            item.attempts,
-            outcome,
-            (e.type_name(), e.class().as_str(), &message),
-        )
+        .finish_queue(&item.id, item.attempts, outcome, failure)
         .await
     {
         Ok(true) if dead => {
@@ -129,10 +125,10 @@ async fn attempt(rt: &Runtime, p: &Pipeline, item: QueueItem) {
     }
 }
 
-/// Whether the run's commit already ended its queue row: escalated to a
-/// human, or bad input (dead-lettered with the run). Anything else — a
-/// transient failure, a cancelled run, one that could not be recorded, a
-/// configuration error — is the worker's to retry or dead-letter.
+/// Whether the run's commit already ended its queue row (see
+/// [`queue_status_after`]); anything else — a transient failure, a
+/// cancelled run, one that could not be recorded — is the worker's to
+/// retry or dead-letter.
 fn settled_by_run(f: &RunFailure) -> bool {
-    f.run_id.is_some() && (f.escalated || matches!(f.error, Error::InputInvalid(_)))
+    f.status.as_deref().and_then(queue_status_after).is_some()
 }

@@ -20,6 +20,10 @@ pub enum StoreError {
     WriterGone,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A background run finished after its lease was taken over (its
+    /// worker stalled past the lease): the newer attempt decides.
+    #[error("queued run `{0}` is no longer leased by this attempt; its outcome is not recorded")]
+    LeaseLost(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -117,6 +121,19 @@ pub struct QueueRow {
     pub finished_at: Option<String>,
 }
 
+/// What a background run's commit makes of its queue row, by the run's
+/// status: answered (by a model or the baseline) or escalated to a human
+/// ends it (`done`); input that breaks the contract is dead-lettered
+/// (`dead`); anything else (a transient failure, a cancelled run) leaves
+/// it to its worker, which retries or gives up (`None`).
+pub fn queue_status_after(run_status: &str) -> Option<&'static str> {
+    match run_status {
+        "succeeded" | "escalated" => Some("done"),
+        "rejected" => Some("dead"),
+        _ => None,
+    }
+}
+
 /// How a worker ends an attempt whose run did not settle the row.
 #[derive(Debug, Clone)]
 pub enum QueueOutcome {
@@ -126,12 +143,47 @@ pub enum QueueOutcome {
     Dead,
 }
 
-/// Which dead-letter rows a command acts on.
+/// Why work was given up on: the error's type, class and message, and the
+/// layer it failed at.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub error_type: String,
+    pub class: String,
+    pub layer: String,
+    pub message: String,
+}
+
+/// Which dead-letter entries a command acts on.
 #[derive(Debug, Clone, Default)]
 pub struct DeadFilter {
+    /// The run id (a dead delivery is named by its run).
     pub id: Option<String>,
     pub pipeline: Option<String>,
     pub error_type: Option<String>,
+    /// `ingest`, `prompt`, `infer`, `output` (runs) or `act` (deliveries).
+    pub layer: Option<String>,
+}
+
+/// One entry of the dead-letter queue: a background run given up on, or
+/// an action whose delivery was.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadEntry {
+    /// The run's id; a dead delivery is named by its run.
+    pub id: String,
+    /// `run` or `delivery`.
+    pub kind: String,
+    pub pipeline: String,
+    /// The layer it failed at; a retry re-enters there.
+    pub layer: Option<String>,
+    /// Attempts since it was last queued.
+    pub attempts: u32,
+    /// Times it was taken out of the dead-letter queue before.
+    pub retries: u32,
+    pub error_type: Option<String>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub created_at: String,
+    pub died_at: Option<String>,
 }
 
 /// How a background run's queue item ends when its run commits.
@@ -203,8 +255,17 @@ pub struct OutboxItem {
 #[derive(Debug, Clone)]
 pub enum DeliveryOutcome {
     Delivered,
-    Retry { at_ms: i64, error: String },
-    Dead { error: String },
+    Retry {
+        at_ms: i64,
+        error: String,
+    },
+    /// Given up on: the delivery goes to the dead-letter queue.
+    Dead(Failure),
+    /// Not attempted (the sink's breaker is open): due again at `at_ms`,
+    /// and the claim does not count as an attempt.
+    Deferred {
+        at_ms: i64,
+    },
 }
 
 #[async_trait::async_trait]
@@ -243,8 +304,10 @@ pub trait QueueStore: Send + Sync {
         id: &str,
         attempt: u32,
         outcome: QueueOutcome,
-        error: (&str, &str, &str),
+        failure: Failure,
     ) -> Result<bool>;
+    /// Extend the leases these (row, attempt) pairs still hold.
+    async fn renew_queue_leases(&self, held: Vec<(String, u32)>, lease: Duration) -> Result<()>;
     async fn queue_row(&self, id: &str) -> Result<Option<QueueRow>>;
     /// Rows in `status` (all when `None`), optionally of one pipeline,
     /// oldest first.
@@ -254,10 +317,21 @@ pub trait QueueStore: Send + Sync {
         pipeline: Option<&str>,
         limit: usize,
     ) -> Result<Vec<QueueRow>>;
-    /// Put matching dead rows back in the queue (attempts start over, the
-    /// run keeps its id and its audit history). Returns how many.
+}
+
+/// The dead-letter queue: background runs and deliveries given up on.
+#[async_trait::async_trait]
+pub trait DeadLetterStore: Send + Sync {
+    /// Matching entries, oldest death first.
+    async fn dead_entries(&self, filter: DeadFilter, limit: usize) -> Result<Vec<DeadEntry>>;
+    /// Take matching entries out of the dead-letter queue where they
+    /// failed: a run is queued again under its id (attempts start over,
+    /// its audit history stays), a delivery is due again with its stored
+    /// action and idempotency key (no new model call). Each retry is
+    /// audited. Returns how many.
     async fn retry_dead(&self, filter: DeadFilter) -> Result<u64>;
-    /// Delete matching dead rows. Returns how many.
+    /// Delete matching entries (the run and its audit stay); audited.
+    /// Returns how many.
     async fn purge_dead(&self, filter: DeadFilter) -> Result<u64>;
 }
 
@@ -265,16 +339,18 @@ pub trait QueueStore: Send + Sync {
 pub trait OutboxStore: Send + Sync {
     /// Lease up to `limit` due rows (pending and due, or leased and expired).
     async fn claim_outbox(&self, limit: usize, lease: Duration) -> Result<Vec<OutboxItem>>;
-    /// Record attempt `attempt`'s outcome with its audit record. The audit
-    /// record is always written; the row changes only if that attempt still
-    /// holds the lease (the result says whether it did).
+    /// Record attempt `attempt`'s outcome with its audit record (if any).
+    /// The audit record is always written; the row changes only if that
+    /// attempt still holds the lease (the result says whether it did).
     async fn finish_outbox(
         &self,
         id: i64,
         attempt: u32,
         outcome: DeliveryOutcome,
-        audit: AuditEntry,
+        audit: Option<AuditEntry>,
     ) -> Result<bool>;
+    /// Extend the leases these (row, attempt) pairs still hold.
+    async fn renew_outbox_leases(&self, held: Vec<(i64, u32)>, lease: Duration) -> Result<()>;
     /// Rows not yet delivered or dead.
     async fn outbox_open(&self) -> Result<u64>;
     /// Unix ms of the earliest pending row, if any.
@@ -303,6 +379,7 @@ pub trait Store:
     + OutboxStore
     + AuditStore
     + QueueStore
+    + DeadLetterStore
     + BudgetStore
     + CostStore
     + BatchStore

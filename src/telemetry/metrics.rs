@@ -76,6 +76,7 @@ pub struct Metrics {
     cost: Family<ModelLabels, Counter>,
     calls: Family<CallLabels, Counter>,
     deliveries: Family<RunLabels, Counter>,
+    sink_breaker_state: Family<PipelineLabels, Gauge>,
     webhooks: Family<RunLabels, Counter>,
     budget_refusals: Family<BudgetLabels, Counter>,
     budget_spent: Family<BudgetLabels, Gauge>,
@@ -138,6 +139,12 @@ impl Metrics {
             "webhooks",
             "Webhook deliveries by outcome: accepted, duplicate, rejected",
             webhooks.clone(),
+        );
+        let sink_breaker_state = Family::<PipelineLabels, Gauge>::default();
+        registry.register(
+            "sink_breaker_state",
+            "Circuit breaker state per pipeline sink: 0 closed, 1 open, 2 half-open",
+            sink_breaker_state.clone(),
         );
         let deliveries = Family::<RunLabels, Counter>::default();
         registry.register(
@@ -231,6 +238,7 @@ impl Metrics {
             cost,
             calls,
             deliveries,
+            sink_breaker_state,
             webhooks,
             breaker_state,
             breaker_transitions,
@@ -340,6 +348,15 @@ impl Metrics {
                 outcome: outcome.into(),
             })
             .inc();
+    }
+
+    /// `state`: 0 closed, 1 open, 2 half-open.
+    pub fn sink_breaker_state(&self, pipeline: &str, state: i64) {
+        self.sink_breaker_state
+            .get_or_create(&PipelineLabels {
+                pipeline: pipeline.into(),
+            })
+            .set(state);
     }
 
     pub fn webhook(&self, pipeline: &str, outcome: &str) {

@@ -56,7 +56,7 @@ pub enum Verdict {
 /// A call let through, tied to the breaker's state at the time: results of
 /// calls admitted before a transition do not count after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Permit {
+pub(crate) enum Permit {
     Normal(u64),
     Probe(u64),
 }
@@ -69,10 +69,10 @@ enum Phase {
 }
 
 /// A transition, reported so the caller can count it.
-pub(super) type Transition = Option<BreakerState>;
+pub(crate) type Transition = Option<BreakerState>;
 
 #[derive(Debug, Clone)]
-pub(super) struct Breaker {
+pub(crate) struct Breaker {
     cfg: BreakerConfig,
     phase: Phase,
     /// Successes (`a`) and failures (`b`) while closed.
@@ -85,7 +85,7 @@ pub(super) struct Breaker {
 
 /// The breaker's state as a report shows it.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct BreakerView {
+pub(crate) struct BreakerView {
     pub state: BreakerState,
     pub successes: u64,
     pub failures: u64,
@@ -98,7 +98,7 @@ pub(super) struct BreakerView {
 }
 
 impl Breaker {
-    pub(super) fn new(cfg: BreakerConfig, now: Instant) -> Breaker {
+    pub(crate) fn new(cfg: BreakerConfig, now: Instant) -> Breaker {
         Breaker {
             window: Window::new(cfg.window, now),
             cfg,
@@ -111,7 +111,7 @@ impl Breaker {
 
     /// Let a call through, or say until when the breaker stays open
     /// (`None`: half-open with every probe slot taken).
-    pub(super) fn admit(&mut self, now: Instant) -> (Result<Permit, Option<Instant>>, Transition) {
+    pub(crate) fn admit(&mut self, now: Instant) -> (Result<Permit, Option<Instant>>, Transition) {
         let mut moved = None;
         if let Phase::Open { until } = self.phase {
             if now < until {
@@ -136,7 +136,7 @@ impl Breaker {
     }
 
     /// The outcome of a call admitted with `permit`.
-    pub(super) fn record(&mut self, now: Instant, permit: Permit, verdict: Verdict) -> Transition {
+    pub(crate) fn record(&mut self, now: Instant, permit: Permit, verdict: Verdict) -> Transition {
         match (permit, &mut self.phase) {
             (Permit::Normal(g), Phase::Closed) if g == self.generation => {
                 match verdict {
@@ -193,7 +193,7 @@ impl Breaker {
 
     /// The state at `now`: an open breaker whose pause is over reports
     /// half-open (its next call is a probe).
-    pub(super) fn view(&self, now: Instant) -> BreakerView {
+    pub(crate) fn view(&self, now: Instant) -> BreakerView {
         let (ok, failed) = match self.phase {
             Phase::Closed => self.window.sums(now),
             _ => (0, 0),

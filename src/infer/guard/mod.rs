@@ -36,11 +36,12 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
+pub(crate) use breaker::{Breaker, Permit};
 pub use breaker::{BreakerState, Verdict};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{BreakerConfig, GuardConfig, RateLimitConfig, RetryBudgetConfig};
 
-use self::breaker::{Breaker, Permit, Transition};
+use self::breaker::Transition;
 use self::rate_limit::{RateLimiter, Shortfall};
 use self::retry_budget::RetryBudget;
 use crate::config::Config;

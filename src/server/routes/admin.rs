@@ -48,5 +48,8 @@ pub async fn alerts(
 /// rate and counts in its window, when it opened and when it probes next),
 /// its rate limits and its retry budget.
 pub async fn breakers(State(rt): State<Arc<Runtime>>) -> Json<Value> {
-    Json(json!({ "breakers": rt.guards.snapshots() }))
+    Json(json!({
+        "breakers": rt.guards.snapshots(),
+        "sinks": rt.sink_breakers.views(&rt.config),
+    }))
 }

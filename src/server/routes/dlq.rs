@@ -1,8 +1,10 @@
-//! `/v1/admin/dlq`: the dead-letter queue of background runs. `GET` lists
-//! (`?pipeline=`, `?limit=`), `GET /{id}` shows one with its run, `POST
-//! /retry` queues entries again, `POST /purge` deletes them (with
-//! `"confirm": true`). Retry and purge take `{"id"}` or `{"all": true}`
-//! with optional `pipeline` and `error_type` filters.
+//! `/v1/admin/dlq`: the dead-letter queue — background runs and deliveries
+//! given up on. `GET` lists (`?pipeline=`, `?error_type=`, `?layer=`,
+//! `?limit=`), `GET /{id}` shows one with its run and audit trail, `POST
+//! /retry` sends entries back where they failed, `POST /purge` deletes
+//! them (with `"confirm": true`). Retry and purge take `{"id"}` or
+//! `{"all": true}` with optional `pipeline`, `error_type` and `layer`
+//! filters.
 
 use std::sync::Arc;
 
@@ -20,6 +22,8 @@ use crate::store::DeadFilter;
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pipeline: Option<String>,
+    error_type: Option<String>,
+    layer: Option<String>,
     limit: Option<usize>,
 }
 
@@ -28,9 +32,15 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let filter = DeadFilter {
+        id: None,
+        pipeline: q.pipeline,
+        error_type: q.error_type,
+        layer: q.layer,
+    };
     let rows = rt
         .store
-        .queue_rows(Some("dead"), q.pipeline.as_deref(), limit)
+        .dead_entries(filter, limit)
         .await
         .map_err(Error::from)?;
     Ok(Json(json!({ "dead": rows })))
@@ -40,15 +50,11 @@ pub async fn show(
     State(rt): State<Arc<Runtime>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let row = rt
-        .store
-        .queue_row(&id)
+    crate::pipeline::dead_letters::show(rt.store.as_ref(), &id)
         .await
         .map_err(Error::from)?
-        .filter(|r| r.status == "dead")
-        .ok_or_else(|| Error::RunNotFound(id.clone()))?;
-    let run = rt.store.get_run(&id).await.map_err(Error::from)?;
-    Ok(Json(json!({"entry": row, "run": run})))
+        .map(Json)
+        .ok_or_else(|| Error::RunNotFound(id).into())
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +65,7 @@ pub struct Select {
     all: bool,
     pipeline: Option<String>,
     error_type: Option<String>,
+    layer: Option<String>,
     #[serde(default)]
     confirm: bool,
 }
@@ -67,13 +74,14 @@ impl Select {
     fn filter(self) -> Result<DeadFilter, Error> {
         if self.id.is_none() && !self.all {
             return Err(Error::BadRequest(
-                "name an entry with `id`, or set `all: true` (narrowed by `pipeline`, `error_type`)".into(),
+                "name an entry with `id`, or set `all: true` (narrowed by `pipeline`, `error_type`, `layer`)".into(),
             ));
         }
         Ok(DeadFilter {
             id: self.id,
             pipeline: self.pipeline,
             error_type: self.error_type,
+            layer: self.layer,
         })
     }
 }
@@ -88,7 +96,8 @@ pub async fn retry(
         .await
         .map_err(Error::from)?;
     if n > 0 {
-        rt.queue_wake.notify_one();
+        rt.queue_wake.notify_waiters();
+        rt.outbox_wake.notify_one();
     }
     Ok(Json(json!({ "retried": n })))
 }

@@ -36,6 +36,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "batches",
         include_str!("../../../migrations/sqlite/0006_batches.sql"),
     ),
+    (
+        7,
+        "dead_letters",
+        include_str!("../../../migrations/sqlite/0007_dead_letters.sql"),
+    ),
 ];
 
 fn applied(conn: &Connection) -> Result<Vec<i64>> {

@@ -8,6 +8,7 @@ mod batch;
 mod budgets;
 mod checkpoint;
 mod cost;
+mod dead_letters;
 mod escalations;
 mod idempotency;
 mod migrate;
@@ -33,7 +34,10 @@ use tokio::sync::{mpsc, oneshot};
 pub use migrate::pending_migrations;
 use writer::Op;
 
-use super::{DeadFilter, Enqueued, NewQueued, QueueItem, QueueOutcome, QueueRow, QueueStore};
+use super::{
+    DeadEntry, DeadFilter, DeadLetterStore, Enqueued, Failure, NewQueued, QueueItem, QueueOutcome,
+    QueueRow, QueueStore,
+};
 
 use super::{
     Alert, AuditEntry, AuditStore, BudgetStore, CostStore, DaySpend, DeliveryOutcome, Escalation,
@@ -111,9 +115,19 @@ impl SqliteStore {
         &self,
         f: impl Fn(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        self.write_audited(move |tx, _| f(tx)).await
+    }
+
+    /// A write that may also append audit records (to the chain `head`).
+    async fn write_audited<T: Send + 'static>(
+        &self,
+        f: impl Fn(&rusqlite::Transaction<'_>, &mut audit::ChainHead) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let any = self
             .send(|reply| Op::Write {
-                apply: Box::new(move |tx| f(tx).map(|v| Box::new(v) as writer::AnyValue)),
+                apply: Box::new(move |tx, head| {
+                    f(tx, head).map(|v| Box::new(v) as writer::AnyValue)
+                }),
                 reply,
             })
             .await?;
@@ -189,15 +203,10 @@ impl QueueStore for SqliteStore {
         id: &str,
         attempt: u32,
         outcome: QueueOutcome,
-        error: (&str, &str, &str),
+        failure: Failure,
     ) -> Result<bool> {
         let id = id.to_string();
-        let (kind, class, message) = (
-            error.0.to_string(),
-            error.1.to_string(),
-            error.2.to_string(),
-        );
-        self.write(move |tx| queue::finish(tx, &id, attempt, &outcome, (&kind, &class, &message)))
+        self.write(move |tx| queue::finish(tx, &id, attempt, &outcome, &failure))
             .await
     }
 
@@ -217,12 +226,26 @@ impl QueueStore for SqliteStore {
             .await
     }
 
+    async fn renew_queue_leases(&self, held: Vec<(String, u32)>, lease: Duration) -> Result<()> {
+        self.write(move |tx| queue::renew(tx, &held, lease)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl DeadLetterStore for SqliteStore {
+    async fn dead_entries(&self, filter: DeadFilter, limit: usize) -> Result<Vec<DeadEntry>> {
+        self.read(move |c| dead_letters::list(c, &filter, limit))
+            .await
+    }
+
     async fn retry_dead(&self, filter: DeadFilter) -> Result<u64> {
-        self.write(move |tx| queue::retry_dead(tx, &filter)).await
+        self.write_audited(move |tx, head| dead_letters::retry(tx, head, &filter))
+            .await
     }
 
     async fn purge_dead(&self, filter: DeadFilter) -> Result<u64> {
-        self.write(move |tx| queue::purge_dead(tx, &filter)).await
+        self.write_audited(move |tx, head| dead_letters::purge(tx, head, &filter))
+            .await
     }
 }
 
@@ -242,7 +265,7 @@ impl OutboxStore for SqliteStore {
         id: i64,
         attempt: u32,
         outcome: DeliveryOutcome,
-        audit: AuditEntry,
+        audit: Option<AuditEntry>,
     ) -> Result<bool> {
         self.send(|reply| Op::Finish {
             id,
@@ -252,6 +275,10 @@ impl OutboxStore for SqliteStore {
             reply,
         })
         .await
+    }
+
+    async fn renew_outbox_leases(&self, held: Vec<(i64, u32)>, lease: Duration) -> Result<()> {
+        self.write(move |tx| outbox::renew(tx, &held, lease)).await
     }
 
     async fn outbox_open(&self) -> Result<u64> {

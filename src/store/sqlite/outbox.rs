@@ -73,11 +73,32 @@ pub fn finish(conn: &Connection, id: i64, attempt: u32, outcome: &DeliveryOutcom
                 "UPDATE outbox SET status = 'pending', next_attempt_at = ?3, lease_until = NULL, last_error = ?4 {HELD}"
             ))?
             .execute(params![id, attempt, at_ms, error])?,
-        DeliveryOutcome::Dead { error } => conn
-            .prepare_cached(&format!("UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?3 {HELD}"))?
-            .execute(params![id, attempt, error])?,
+        DeliveryOutcome::Dead(f) => conn
+            .prepare_cached(&format!(
+                "UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?3,
+                    error_type = ?4, error_class = ?5, dead_at = ?6 {HELD}"
+            ))?
+            .execute(params![id, attempt, f.message, f.error_type, f.class, now_rfc3339()])?,
+        DeliveryOutcome::Deferred { at_ms } => conn
+            .prepare_cached(&format!(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ?3, lease_until = NULL,
+                    attempts = attempts - 1 {HELD}"
+            ))?
+            .execute(params![id, attempt, at_ms])?,
     };
     Ok(n == 1)
+}
+
+/// Push the leases of rows still held by these attempts to `now + lease`.
+pub fn renew(conn: &Connection, held: &[(i64, u32)], lease: Duration) -> Result<()> {
+    let until = now_ms() + lease.as_millis() as i64;
+    let mut stmt = conn.prepare_cached(
+        "UPDATE outbox SET lease_until = ?3 WHERE id = ?1 AND status = 'inflight' AND attempts = ?2",
+    )?;
+    for (id, attempt) in held {
+        stmt.execute(params![id, attempt, until])?;
+    }
+    Ok(())
 }
 
 pub fn open_count(conn: &Connection) -> Result<u64> {

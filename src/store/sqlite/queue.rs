@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::clock::{now_ms, now_rfc3339};
 use crate::store::{
-    DeadFilter, Enqueued, NewQueued, QueueItem, QueueOutcome, QueueRow, QueueSettle, Result,
-    RunRecord,
+    Enqueued, Failure, NewQueued, QueueItem, QueueOutcome, QueueRow, QueueSettle, Result,
+    RunRecord, StoreError, queue_status_after,
 };
 
 pub fn enqueue(conn: &Connection, q: &NewQueued) -> Result<Enqueued> {
@@ -80,29 +80,43 @@ pub fn claim(
 
 const HELD: &str = "WHERE id = ?1 AND status = 'leased' AND attempts = ?2";
 
-/// The run of a leased row committed: answered (by a model or the
-/// baseline) or escalated to a human ends the row; input that breaks the
-/// contract is dead-lettered with its reason; a transient failure leaves
-/// the row to its worker, which retries or gives up.
+/// The run of a leased row committed: the row changes as
+/// [`queue_status_after`] says, and stays leased for its worker otherwise.
+/// The commit is refused
+/// (and rolled back with the run) unless this attempt still holds the
+/// lease: a worker that lost its lease must not record a second outcome.
 pub fn settle_with_run(conn: &Connection, item: &QueueSettle, run: &RunRecord) -> Result<()> {
-    let status = match run.status.as_str() {
-        "succeeded" | "escalated" => "done",
-        "rejected" => "dead",
-        _ => return Ok(()),
-    };
-    conn.prepare_cached(&format!(
-        "UPDATE queue SET status = ?3, input = CASE WHEN ?3 = 'done' THEN NULL ELSE input END,
-            lease_until = NULL, finished_at = ?4, error_type = ?5, error_class = ?6, error_message = ?7 {HELD}"
-    ))?
-    .execute(params![
-        item.id,
-        item.attempt,
-        status,
-        now_rfc3339(),
-        run.error_type,
-        run.error_class,
-        run.error_message,
-    ])?;
+    let status = queue_status_after(&run.status).unwrap_or("leased");
+    let n = conn
+        .prepare_cached(&format!(
+            "UPDATE queue SET status = ?3, input = CASE WHEN ?3 = 'done' THEN NULL ELSE input END,
+                lease_until = CASE WHEN ?3 = 'leased' THEN lease_until END,
+                finished_at = CASE WHEN ?3 = 'leased' THEN NULL ELSE ?4 END,
+                error_type = ?5, error_class = ?6, error_message = ?7,
+                error_layer = CASE WHEN ?3 = 'dead' THEN 'ingest' END {HELD}"
+        ))?
+        .execute(params![
+            item.id,
+            item.attempt,
+            status,
+            now_rfc3339(),
+            run.error_type,
+            run.error_class,
+            run.error_message,
+        ])?;
+    if n == 0 {
+        return Err(StoreError::LeaseLost(item.id.clone()));
+    }
+    Ok(())
+}
+
+/// Push the leases of rows still held by these attempts to `now + lease`.
+pub fn renew(conn: &Connection, held: &[(String, u32)], lease: Duration) -> Result<()> {
+    let until = now_ms() + lease.as_millis() as i64;
+    let mut stmt = conn.prepare_cached(&format!("UPDATE queue SET lease_until = ?3 {HELD}"))?;
+    for (id, attempt) in held {
+        stmt.execute(params![id, attempt, until])?;
+    }
     Ok(())
 }
 
@@ -111,21 +125,37 @@ pub fn finish(
     id: &str,
     attempt: u32,
     outcome: &QueueOutcome,
-    (kind, class, message): (&str, &str, &str),
+    f: &Failure,
 ) -> Result<bool> {
     let n = match outcome {
         QueueOutcome::Retry { at_ms } => conn
             .prepare_cached(&format!(
                 "UPDATE queue SET status = 'queued', next_attempt_at = ?3, lease_until = NULL,
-                    error_type = ?4, error_class = ?5, error_message = ?6 {HELD}"
+                    error_type = ?4, error_class = ?5, error_message = ?6, error_layer = ?7 {HELD}"
             ))?
-            .execute(params![id, attempt, at_ms, kind, class, message])?,
+            .execute(params![
+                id,
+                attempt,
+                at_ms,
+                f.error_type,
+                f.class,
+                f.message,
+                f.layer
+            ])?,
         QueueOutcome::Dead => conn
             .prepare_cached(&format!(
                 "UPDATE queue SET status = 'dead', lease_until = NULL, finished_at = ?3,
-                    error_type = ?4, error_class = ?5, error_message = ?6 {HELD}"
+                    error_type = ?4, error_class = ?5, error_message = ?6, error_layer = ?7 {HELD}"
             ))?
-            .execute(params![id, attempt, now_rfc3339(), kind, class, message])?,
+            .execute(params![
+                id,
+                attempt,
+                now_rfc3339(),
+                f.error_type,
+                f.class,
+                f.message,
+                f.layer
+            ])?,
     };
     Ok(n == 1)
 }
@@ -174,24 +204,4 @@ pub fn list(
         .query_map(params![status, pipeline, limit as i64], row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
-}
-
-const DEAD: &str =
-    "WHERE status = 'dead' AND (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR pipeline = ?2)
-    AND (?3 IS NULL OR error_type = ?3)";
-
-pub fn retry_dead(conn: &Connection, f: &DeadFilter) -> Result<u64> {
-    let n = conn
-        .prepare_cached(&format!(
-            "UPDATE queue SET status = 'queued', attempts = 0, next_attempt_at = ?4, finished_at = NULL {DEAD}"
-        ))?
-        .execute(params![f.id, f.pipeline, f.error_type, now_ms()])?;
-    Ok(n as u64)
-}
-
-pub fn purge_dead(conn: &Connection, f: &DeadFilter) -> Result<u64> {
-    let n = conn
-        .prepare_cached(&format!("DELETE FROM queue {DEAD}"))?
-        .execute(params![f.id, f.pipeline, f.error_type])?;
-    Ok(n as u64)
 }

@@ -123,9 +123,14 @@ async fn claims_never_hand_out_a_row_twice() {
                 for item in items {
                     mine.push(item.id);
                     let audit = entry(&item.run_id, "delivery");
-                    s.finish_outbox(item.id, item.attempts, DeliveryOutcome::Delivered, audit)
-                        .await
-                        .unwrap();
+                    s.finish_outbox(
+                        item.id,
+                        item.attempts,
+                        DeliveryOutcome::Delivered,
+                        Some(audit),
+                    )
+                    .await
+                    .unwrap();
                 }
             }
         }));
@@ -169,13 +174,13 @@ async fn expired_lease_is_claimed_again() {
         error: "late".into(),
     };
     assert!(
-        !s.finish_outbox(first[0].id, 1, late, entry("r", "delivery"))
+        !s.finish_outbox(first[0].id, 1, late, Some(entry("r", "delivery")))
             .await
             .unwrap()
     );
     let done = DeliveryOutcome::Delivered;
     assert!(
-        s.finish_outbox(again[0].id, 2, done, entry("r", "delivery"))
+        s.finish_outbox(again[0].id, 2, done, Some(entry("r", "delivery")))
             .await
             .unwrap()
     );

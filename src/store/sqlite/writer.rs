@@ -17,7 +17,7 @@ use crate::store::{
 /// A write of any shape, applied by the writer in its group transaction.
 /// `Fn`, not `FnOnce`: a group that fails is rolled back and each of its
 /// writes applied again on its own.
-pub type WriteFn = Box<dyn Fn(&Transaction<'_>) -> Result<AnyValue> + Send>;
+pub type WriteFn = Box<dyn Fn(&Transaction<'_>, &mut audit::ChainHead) -> Result<AnyValue> + Send>;
 pub type AnyValue = Box<dyn std::any::Any + Send>;
 
 pub enum Op {
@@ -44,7 +44,7 @@ pub enum Op {
         id: i64,
         attempt: u32,
         outcome: DeliveryOutcome,
-        audit: AuditEntry,
+        audit: Option<AuditEntry>,
         reply: oneshot::Sender<Result<bool>>,
     },
     Reserve {
@@ -214,7 +214,7 @@ fn in_transaction(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Outcome>> {
 
 fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: &Op) -> Outcome {
     match op {
-        Op::Write { apply, .. } => Outcome::Any(apply(tx)),
+        Op::Write { apply, .. } => Outcome::Any(apply(tx, head)),
         Op::CommitRun {
             run,
             audit: entries,
@@ -244,11 +244,10 @@ fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: &Op) -> Outcome 
             outcome,
             audit: entry,
             ..
-        } => {
-            Outcome::Bool(outbox::finish(tx, *id, *attempt, outcome).and_then(|held| {
-                audit::append(tx, head, std::slice::from_ref(entry)).map(|()| held)
-            }))
-        }
+        } => Outcome::Bool(outbox::finish(tx, *id, *attempt, outcome).and_then(|held| {
+            let entries = entry.as_slice();
+            audit::append(tx, head, entries).map(|()| held)
+        })),
         Op::Reserve { request, .. } => {
             Outcome::Reserved(budgets::reserve(tx, request, &crate::clock::now_rfc3339()))
         }

@@ -11,10 +11,10 @@ use crate::clock::{now_ms, now_rfc3339};
 use crate::store::{AuditEntry, DeadEntry, DeadFilter, Result};
 
 /// The filter's bindings: ?1 id, ?2 pipeline, ?3 error type, ?4 layer.
-const RUNS: &str = "FROM queue WHERE status = 'dead' AND (?1 IS NULL OR id = ?1)
+const RUNS: &str = "status = 'dead' AND (?1 IS NULL OR id = ?1)
     AND (?2 IS NULL OR pipeline = ?2) AND (?3 IS NULL OR error_type = ?3)
     AND (?4 IS NULL OR error_layer = ?4)";
-const DELIVERIES: &str = "FROM outbox WHERE status = 'dead' AND (?1 IS NULL OR run_id = ?1)
+const DELIVERIES: &str = "status = 'dead' AND (?1 IS NULL OR run_id = ?1)
     AND (?2 IS NULL OR pipeline = ?2) AND (?3 IS NULL OR error_type = ?3)
     AND (?4 IS NULL OR ?4 = 'act')";
 
@@ -37,10 +37,10 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<DeadEntry> {
 pub fn list(conn: &Connection, f: &DeadFilter, limit: usize) -> Result<Vec<DeadEntry>> {
     let sql = format!(
         "SELECT id, 'run', pipeline, error_layer, attempts, dlq_retries, error_type, error_class,
-                error_message, created_at, finished_at {RUNS}
+                error_message, created_at, finished_at FROM queue WHERE {RUNS}
          UNION ALL
          SELECT run_id, 'delivery', pipeline, 'act', attempts, dlq_retries, error_type, error_class,
-                last_error, created_at, dead_at {DELIVERIES}
+                last_error, created_at, dead_at FROM outbox WHERE {DELIVERIES}
          ORDER BY 11, 1 LIMIT ?5"
     );
     let rows = conn
@@ -91,12 +91,12 @@ pub fn retry(tx: &Connection, head: &mut ChainHead, f: &DeadFilter) -> Result<u6
     // act layer with its stored action and key.
     tx.prepare_cached(&format!(
         "UPDATE queue SET status = 'queued', attempts = 0, dlq_retries = dlq_retries + 1,
-            next_attempt_at = ?5, finished_at = NULL, lease_until = NULL {RUNS}"
+            next_attempt_at = ?5, finished_at = NULL, lease_until = NULL WHERE {RUNS}"
     ))?
     .execute(params)?;
     tx.prepare_cached(&format!(
         "UPDATE outbox SET status = 'pending', attempts = 0, dlq_retries = dlq_retries + 1,
-            next_attempt_at = ?5, dead_at = NULL, lease_until = NULL {DELIVERIES}"
+            next_attempt_at = ?5, dead_at = NULL, lease_until = NULL WHERE {DELIVERIES}"
     ))?
     .execute(params)?;
     Ok(n as u64)
@@ -105,9 +105,9 @@ pub fn retry(tx: &Connection, head: &mut ChainHead, f: &DeadFilter) -> Result<u6
 pub fn purge(tx: &Connection, head: &mut ChainHead, f: &DeadFilter) -> Result<u64> {
     let n = audit_each(tx, head, f, "purge")?;
     let params = params![f.id, f.pipeline, f.error_type, f.layer];
-    tx.prepare_cached(&format!("DELETE {RUNS}"))?
+    tx.prepare_cached(&format!("DELETE FROM queue WHERE {RUNS}"))?
         .execute(params)?;
-    tx.prepare_cached(&format!("DELETE {DELIVERIES}"))?
+    tx.prepare_cached(&format!("DELETE FROM outbox WHERE {DELIVERIES}"))?
         .execute(params)?;
     Ok(n as u64)
 }

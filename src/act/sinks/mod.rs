@@ -25,7 +25,7 @@ const KIND_KEYS: &[(&str, &[&str])] = &[
 #[derive(Debug)]
 pub enum SinkConfig {
     Http(http::HttpSinkConfig),
-    Postgres(postgres::PostgresSink),
+    Postgres(Box<postgres::PostgresSink>),
 }
 
 /// Problems as (key path inside `sink`, message).
@@ -82,7 +82,7 @@ impl SinkConfig {
         let foreign = foreign_keys(raw);
         let loaded = match raw.kind.as_str() {
             "postgres" => postgres::PostgresSinkConfig::load(raw, dir)
-                .map(|c| SinkConfig::Postgres(postgres::PostgresSink::new(c))),
+                .map(|c| SinkConfig::Postgres(Box::new(postgres::PostgresSink::new(c)))),
             _ => http::HttpSinkConfig::load(raw, dir).map(SinkConfig::Http),
         };
         match loaded {

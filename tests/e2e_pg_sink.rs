@@ -274,6 +274,40 @@ fn a_stopped_server_is_retried_until_it_is_back() {
 }
 
 #[test]
+fn a_delivery_stuck_on_a_lock_times_out_and_the_retry_finds_its_row_written_once() {
+    let pg = Pg::start();
+    pg.execute(TABLE);
+    let st = pg_stack(&pg);
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        // Another session holds the table for longer than the sink's 3 s timeout.
+        s.spawn(|| {
+            pg.with_client(async |c| {
+                c.batch_execute("BEGIN; LOCK TABLE ticket_triage IN ACCESS EXCLUSIVE MODE")
+                    .await?;
+                locked_tx.send(()).unwrap();
+                tokio::time::sleep(Duration::from_millis(4500)).await;
+                c.batch_execute("COMMIT").await
+            })
+        });
+        locked_rx.recv().unwrap();
+        let answer = run(&st, &event("T-60"));
+        let key = key_of(&answer);
+        let (_, _, error) = wait_until("a timed-out attempt", || {
+            let row = outbox(&st, &key);
+            (row.1 >= 1 && row.2.is_some()).then_some(row)
+        });
+        assert_eq!(error.as_deref(), Some("the delivery timed out"));
+        wait_until("delivered once the lock is gone", || {
+            (outbox(&st, &key).0 == "delivered").then_some(())
+        });
+        // The abandoned insert may have landed after the lock; the retry
+        // then met its key. Either way: one row.
+        assert_eq!(pg.rows("SELECT 1 FROM ticket_triage").len(), 1);
+    });
+}
+
+#[test]
 fn check_validates_the_sink_without_connecting() {
     let ws = Workspace::triage("http://127.0.0.1:9", "http://127.0.0.1:9/unused");
     ws.replace(

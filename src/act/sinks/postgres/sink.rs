@@ -143,20 +143,23 @@ fn permanent(reason: &str, detail: String) -> DeliveryError {
 /// message, which may quote row values, goes to the detail.
 pub fn classify(e: &tokio_postgres::Error) -> DeliveryError {
     let Some(db) = e.as_db_error() else {
+        let shown = e.to_string();
+        // Settings the client itself refuses (a password the server asks
+        // for and the URL lacks, an unsupported option) will not heal.
+        if shown.starts_with("authentication error") || shown.starts_with("invalid configuration") {
+            let reason = "the connection settings were refused";
+            return permanent(reason, format!("{reason}: {}", with_cause(e)));
+        }
         let reason = if e.is_closed() {
             "the connection to the database closed"
         } else {
             "the connection to the database failed"
         };
-        let detail = match std::error::Error::source(e) {
-            Some(cause) => format!("{reason}: {e}: {cause}"),
-            None => format!("{reason}: {e}"),
-        };
         return DeliveryError {
             transient: true,
             status: None,
             reason: reason.into(),
-            detail,
+            detail: format!("{reason}: {}", with_cause(e)),
         };
     };
     let code = db.code().code();
@@ -170,6 +173,15 @@ pub fn classify(e: &tokio_postgres::Error) -> DeliveryError {
         status: None,
         reason: format!("{what} (SQLSTATE {code})"),
         detail: format!("SQLSTATE {code}: {}", db.message()),
+    }
+}
+
+/// The error and its cause (tokio-postgres shows them apart); neither
+/// holds the connection URL.
+fn with_cause(e: &tokio_postgres::Error) -> String {
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
     }
 }
 

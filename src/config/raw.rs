@@ -300,20 +300,27 @@ pub struct RawTimeouts {
     pub run_ms: Option<u64>,
 }
 
-/// `[pipelines.NAME.sink]`
+/// `[pipelines.NAME.sink]`. Keys marked with a kind belong to that kind
+/// only; the sink's loader refuses them on any other.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSink {
-    /// `http`.
+    /// `http` or `postgres`.
     pub kind: String,
-    /// HTTP method, default `POST`.
+    /// `http`: HTTP method, default `POST`.
     pub method: Option<String>,
-    /// Fixed target URL. The model never chooses it.
+    /// Fixed target. `http`: the URL (the model never chooses it);
+    /// `postgres`: an `env:NAME`/`file:/path` reference to the connection URL.
     pub url: String,
-    /// Header name → `env:NAME`/`file:/path` secret or a plain non-secret value.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Body field → JSON pointer into `/input`, `/output` or `/run`.
+    /// `http`: header name → `env:NAME`/`file:/path` secret or a plain non-secret value.
+    pub headers: Option<BTreeMap<String, String>>,
+    /// `postgres`: the table, optionally `schema.table`.
+    pub table: Option<String>,
+    /// `postgres`: the column holding the idempotency key (UNIQUE), default
+    /// `idempotency_key`.
+    pub key_column: Option<String>,
+    /// Body field (`postgres`: column) → JSON pointer into `/input`,
+    /// `/output` or `/run`.
     pub fields: BTreeMap<String, String>,
     /// Delivery attempts before dead-lettering, default 8.
     pub max_attempts: Option<u32>,

@@ -10,6 +10,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod pg;
+
 pub const SEAM: &str = env!("CARGO_BIN_EXE_seam");
 
 /// A running `seam` process.
@@ -51,8 +53,13 @@ impl Drop for Proc {
 }
 
 fn spawn(args: &[&str]) -> Proc {
+    spawn_with_env(args, &[])
+}
+
+fn spawn_with_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
     let mut child = Command::new(SEAM)
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("SEAM_LOG")
         .env_remove("SEAM_CONFIG")
         .stdout(Stdio::piped())
@@ -100,6 +107,21 @@ pub fn server(config: &Path) -> Proc {
         "--listen",
         "127.0.0.1:0",
     ])
+}
+
+/// `seam serve` on a free port with extra environment variables (secrets
+/// the config references as `env:NAME`).
+pub fn server_with_env(config: &Path, env: &[(&str, &str)]) -> Proc {
+    spawn_with_env(
+        &[
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        env,
+    )
 }
 
 /// Run a `seam` command to completion.

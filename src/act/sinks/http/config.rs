@@ -4,20 +4,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::act::sinks::SinkErrors;
+use crate::act::sinks::fields::{self, FieldSource};
+use crate::act::sinks::{MAX_TIMEOUT_MS, SinkErrors};
 use crate::config::RawSink;
 use crate::config::SecretRef;
-
-/// Where a body field's value comes from.
-#[derive(Debug, Clone)]
-pub struct FieldSource {
-    /// `input`, `output` or `run`.
-    pub root: &'static str,
-    /// JSON pointer inside that root.
-    pub pointer: String,
-}
 
 #[derive(Debug)]
 pub struct HttpSinkConfig {
@@ -29,9 +21,6 @@ pub struct HttpSinkConfig {
     pub max_attempts: u32,
     pub timeout: Duration,
 }
-
-/// Longest delivery timeout: well inside the outbox lease.
-const MAX_TIMEOUT_MS: u64 = 60_000;
 
 /// Header names whose values must come from a secret reference.
 fn is_sensitive(name: &str) -> bool {
@@ -79,7 +68,7 @@ impl HttpSinkConfig {
             }
         };
         let mut headers = Vec::new();
-        for (name, value) in &raw.headers {
+        for (name, value) in raw.headers.iter().flatten() {
             let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
                 err(&["headers", name], "is not a valid header name".into());
                 continue;
@@ -105,25 +94,6 @@ impl HttpSinkConfig {
                 Err(e) => err(&["headers", name], e),
             }
         }
-        let mut fields = Vec::new();
-        for (name, source) in &raw.fields {
-            let parsed = ["input", "output", "run"].iter().find_map(|root| {
-                let rest = source.strip_prefix('/')?.strip_prefix(root)?;
-                (rest.is_empty() || rest.starts_with('/')).then(|| FieldSource {
-                    root,
-                    pointer: rest.to_string(),
-                })
-            });
-            match parsed {
-                Some(f) => fields.push((name.clone(), f)),
-                None => err(
-                    &["fields", name],
-                    format!(
-                        "`{source}` must be a JSON pointer starting with /input, /output or /run"
-                    ),
-                ),
-            }
-        }
         let timeout_ms = raw.timeout_ms.unwrap_or(10_000);
         if timeout_ms > MAX_TIMEOUT_MS {
             err(
@@ -133,9 +103,7 @@ impl HttpSinkConfig {
                 ),
             );
         }
-        if raw.fields.is_empty() {
-            err(&["fields"], "declare at least one body field".into());
-        }
+        let fields = fields::parse(&raw.fields, &mut errors);
         match (method, url) {
             (Some(method), Some(url)) if errors.is_empty() => Ok(HttpSinkConfig {
                 method,
@@ -151,18 +119,6 @@ impl HttpSinkConfig {
 
     /// The JSON body: each declared field from its pointer (null if absent).
     pub fn body(&self, input: &Value, output: &Value, run: &Value) -> Value {
-        let mut map = Map::new();
-        for (name, src) in &self.fields {
-            let root = match src.root {
-                "input" => input,
-                "output" => output,
-                _ => run,
-            };
-            map.insert(
-                name.clone(),
-                root.pointer(&src.pointer).cloned().unwrap_or(Value::Null),
-            );
-        }
-        Value::Object(map)
+        fields::body(&self.fields, input, output, run)
     }
 }

@@ -24,7 +24,9 @@ pub async fn deliver(
         Ok(resp) => {
             let status = resp.status().as_u16();
             if resp.status().is_success() {
-                return Ok(Receipt { status });
+                return Ok(Receipt {
+                    status: Some(status),
+                });
             }
             let text: String = resp
                 .text()

@@ -115,6 +115,8 @@ fn transient_failures_are_retried_then_dead_lettered_and_a_retry_after_healing_a
     );
     let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed["dead"][0]["id"], id.as_str(), "{listed}");
+    assert_eq!(listed["dead"][0]["kind"], "run", "{listed}");
+    assert_eq!(listed["dead"][0]["layer"], "infer", "{listed}");
     let http = get_json(&format!("{}/v1/admin/dlq", st.server.url));
     assert_eq!(http["dead"].as_array().unwrap().len(), 1);
     let one = get_json(&format!("{}/v1/admin/dlq/{id}", st.server.url));
@@ -156,6 +158,14 @@ fn transient_failures_are_retried_then_dead_lettered_and_a_retry_after_healing_a
         .filter(|l| l["layer"] == "infer")
         .count();
     assert!(infer > 2, "earlier attempts kept: {infer}");
+    let retry = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["layer"] == "dlq")
+        .expect("the retry is audited");
+    assert_eq!(retry["record"]["action"], "retry", "{retry}");
+    assert_eq!(retry["record"]["error_type"], "provider_overloaded");
     let d = st.sink.wait_for("the action", |d| !d.is_empty());
     assert_eq!(d.len(), 1);
     assert!(
@@ -200,4 +210,85 @@ fn dead_entries_can_be_purged_by_filter_with_confirmation() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("3 entries purged"));
     let out = seam(&["dlq", "list", "--config", config]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("empty"));
+}
+
+#[test]
+fn a_dead_delivery_is_dead_lettered_and_retried_at_the_act_layer_without_a_new_model_call() {
+    // The sink fails its first two requests; the action may try twice.
+    let mut st = stack("", 2);
+    st.ws.replace("max_attempts = 8", "max_attempts = 2");
+    st.server = server(&st.ws.config());
+    let resp = client()
+        .post(format!("{}/v1/pipelines/triage/runs", st.server.url))
+        .json(&ticket("T-8101", "Refund please"))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let id = resp.json::<Value>().unwrap()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let config = st.ws.config_str();
+    let until = Instant::now() + Duration::from_secs(20);
+    let entry = loop {
+        let out = seam(&[
+            "dlq", "list", "--config", &config, "--json", "--layer", "act",
+        ]);
+        assert!(out.status.success());
+        let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if let Some(e) = listed["dead"].as_array().unwrap().first() {
+            break e.clone();
+        }
+        assert!(Instant::now() < until, "the delivery never died");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(entry["id"], id.as_str(), "named by its run: {entry}");
+    assert_eq!(entry["kind"], "delivery");
+    assert_eq!(entry["error_type"], "sink_unavailable");
+    assert_eq!(entry["error_class"], "transient");
+    assert_eq!(entry["attempts"], 2);
+    let failed = st.sink.deliveries();
+    assert_eq!(failed.len(), 2);
+    // The run itself succeeded; its action is what died.
+    let run = get_json(&format!("{}/v1/runs/{id}", st.server.url));
+    assert_eq!(run["run"]["status"], "succeeded");
+    // The sink's breaker counted both failures.
+    let breakers = get_json(&format!("{}/v1/admin/breakers", st.server.url));
+    assert_eq!(breakers["sinks"][0]["pipeline"], "triage", "{breakers}");
+    assert_eq!(breakers["sinks"][0]["failures"], 2, "{breakers}");
+
+    let out = seam(&["dlq", "retry", &id, "--config", &config]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = st.sink.wait_for("the redelivery", |d| d.len() == 3);
+    assert_eq!(d[2].status, 201);
+    assert_eq!(d[2].key, failed[0].key, "the same action, the same key");
+    assert_eq!(d[2].body, failed[0].body);
+    let until = Instant::now() + Duration::from_secs(10);
+    let layers = loop {
+        let v = get_json(&format!("{}/v1/runs/{id}", st.server.url));
+        let layers = v["layers"].as_array().unwrap().clone();
+        if layers
+            .iter()
+            .any(|l| l["layer"] == "delivery" && l["record"]["state"] == "delivered")
+        {
+            break layers;
+        }
+        assert!(Instant::now() < until, "delivery not recorded: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let count = |layer: &str| layers.iter().filter(|l| l["layer"] == layer).count();
+    assert_eq!(count("infer"), 1, "no second model call");
+    assert_eq!(count("dlq"), 1);
+    assert_eq!(
+        count("delivery"),
+        3,
+        "two failures and the delivery, all kept"
+    );
+    let out = seam(&["dlq", "list", "--config", &config, "--json"]);
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(listed["dead"].as_array().unwrap().is_empty(), "{listed}");
 }

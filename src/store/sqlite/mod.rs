@@ -22,6 +22,8 @@ mod batch_tests;
 #[cfg(test)]
 mod budget_tests;
 #[cfg(test)]
+mod queue_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;

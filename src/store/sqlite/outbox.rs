@@ -25,17 +25,24 @@ pub fn insert(conn: &Connection, run_id: &str, ob: &NewOutbox) -> Result<bool> {
     Ok(n == 1)
 }
 
+/// Expired leases first, then due rows oldest first, each walking
+/// `outbox_due` only as far as the limit (no sort of the backlog).
+pub(super) const CLAIM: &str =
+    "UPDATE outbox SET status = 'inflight', lease_until = ?2, attempts = attempts + 1
+         WHERE id IN (
+            SELECT id FROM (SELECT id FROM outbox
+                            WHERE status = 'inflight' AND lease_until <= ?1 LIMIT ?3)
+            UNION ALL
+            SELECT id FROM (SELECT id FROM outbox
+                            WHERE status = 'pending' AND next_attempt_at <= ?1
+                            ORDER BY next_attempt_at LIMIT ?3)
+            LIMIT ?3)
+         RETURNING id, run_id, pipeline, idempotency_key, body, attempts";
+
 pub fn claim(conn: &Connection, limit: usize, lease: Duration) -> Result<Vec<OutboxItem>> {
     let now = now_ms();
     let until = now + lease.as_millis() as i64;
-    let mut stmt = conn.prepare_cached(
-        "UPDATE outbox SET status = 'inflight', lease_until = ?2, attempts = attempts + 1
-         WHERE id IN (
-            SELECT id FROM outbox
-            WHERE (status = 'pending' AND next_attempt_at <= ?1) OR (status = 'inflight' AND lease_until <= ?1)
-            ORDER BY next_attempt_at LIMIT ?3)
-         RETURNING id, run_id, pipeline, idempotency_key, body, attempts",
-    )?;
+    let mut stmt = conn.prepare_cached(CLAIM)?;
     let rows = stmt
         .query_map(params![now, until, limit as i64], |r| {
             let body: String = r.get(4)?;
@@ -113,8 +120,10 @@ pub fn open_count(conn: &Connection) -> Result<u64> {
 pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
-            "SELECT min(CASE status WHEN 'pending' THEN next_attempt_at ELSE lease_until END) FROM outbox
-             WHERE status IN ('pending', 'inflight')",
+            "SELECT min(due) FROM (
+                SELECT min(next_attempt_at) AS due FROM outbox WHERE status = 'pending'
+                UNION ALL
+                SELECT min(lease_until) FROM outbox WHERE status = 'inflight')",
             [],
             |r| r.get::<_, Option<i64>>(0),
         )

@@ -44,6 +44,20 @@ pub fn enqueue(conn: &Connection, q: &NewQueued) -> Result<Enqueued> {
     })
 }
 
+/// Expired leases first (their workers died), then due rows oldest
+/// first; each branch walks `queue_due` and stops at the limit, so a
+/// claim costs the same with a million rows queued behind it.
+pub(super) const CLAIM: &str = "UPDATE queue SET status = 'leased', lease_until = ?3, attempts = attempts + 1
+         WHERE id IN (
+            SELECT id FROM (SELECT id FROM queue
+                            WHERE pipeline = ?1 AND status = 'leased' AND lease_until <= ?2 LIMIT ?4)
+            UNION ALL
+            SELECT id FROM (SELECT id FROM queue
+                            WHERE pipeline = ?1 AND status = 'queued' AND next_attempt_at <= ?2
+                            ORDER BY next_attempt_at LIMIT ?4)
+            LIMIT ?4)
+         RETURNING id, pipeline, tenant, input, attempts";
+
 pub fn claim(
     conn: &Connection,
     pipeline: &str,
@@ -52,15 +66,7 @@ pub fn claim(
 ) -> Result<Vec<QueueItem>> {
     let now = now_ms();
     let until = now + lease.as_millis() as i64;
-    let mut stmt = conn.prepare_cached(
-        "UPDATE queue SET status = 'leased', lease_until = ?3, attempts = attempts + 1
-         WHERE id IN (
-            SELECT id FROM queue
-            WHERE pipeline = ?1 AND ((status = 'queued' AND next_attempt_at <= ?2)
-                                     OR (status = 'leased' AND lease_until <= ?2))
-            ORDER BY next_attempt_at, id LIMIT ?4)
-         RETURNING id, pipeline, tenant, input, attempts",
-    )?;
+    let mut stmt = conn.prepare_cached(CLAIM)?;
     let rows = stmt
         .query_map(params![pipeline, now, until, limit as i64], |r| {
             let input: Option<String> = r.get(3)?;

@@ -179,3 +179,31 @@ async fn dead_deliveries_share_the_dead_letter_queue_and_deferrals_spend_no_atte
     let layers: Vec<&str> = audit.iter().map(|a| a.layer.as_str()).collect();
     assert_eq!(layers, ["dlq", "dlq"], "retry and purge are audited");
 }
+
+/// The claims run in the single writer while acknowledgements wait behind
+/// them: they must walk their index up to the limit, never sort the
+/// backlog (a full sort made every claim cost O(queue) and held acks up).
+#[test]
+fn claims_walk_their_index_and_never_sort_the_backlog() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = store(&dir);
+    let conn = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
+    for (sql, params) in [(super::queue::CLAIM, 4), (super::outbox::CLAIM, 3)] {
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(1..=params), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        assert!(
+            !plan.contains("SCAN queue") && !plan.contains("SCAN outbox"),
+            "{plan}"
+        );
+        assert!(plan.contains("_due"), "{plan}");
+    }
+}

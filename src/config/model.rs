@@ -109,6 +109,16 @@ pub struct ModelConfig {
     pub guard: GuardConfig,
 }
 
+/// What [`ModelConfig::preflight`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preflight {
+    /// The call's worst-case cost: the prompt and the full output allowance.
+    pub cost_micros: u64,
+    /// The prompt's tokens as priced: an upper bound, or the exact count
+    /// when the bound did not fit the window.
+    pub prompt_tokens: u64,
+}
+
 impl ModelConfig {
     /// Cost in micro-dollars, rounded up so spend is never under-reported.
     pub fn cost_micros(&self, usage: &Usage) -> u64 {
@@ -118,14 +128,21 @@ impl ModelConfig {
     /// Checks made before a call, with no tokens spent: the prompt (counted
     /// with this model's tokenizer) plus `max_output` must fit the context
     /// window, and the worst-case cost must stay under the per-call cap.
-    /// Returns the worst-case cost.
-    pub fn preflight(&self, messages: &[ChatMessage], max_output: u32) -> Result<u64, Error> {
+    /// Returns the worst-case cost and the prompt tokens it was priced at.
+    pub fn preflight(&self, messages: &[ChatMessage], max_output: u32) -> Result<Preflight, Error> {
         // Counting with a real tokenizer costs tens of microseconds per KB;
         // the byte bound settles most calls without it.
         let bound = self.tokenizer.upper_bound(messages);
-        match self.check_prompt(bound, max_output) {
+        let priced = |prompt_tokens: u64| {
+            self.check_prompt(prompt_tokens, max_output)
+                .map(|cost_micros| Preflight {
+                    cost_micros,
+                    prompt_tokens,
+                })
+        };
+        match priced(bound) {
             Err(_) if !self.tokenizer.bound_is_exact() => {
-                self.check_prompt(self.tokenizer.count_messages(messages), max_output)
+                priced(self.tokenizer.count_messages(messages))
             }
             settled => settled,
         }
@@ -242,7 +259,7 @@ mod tests {
         assert_eq!(m.cost_micros(&usage(0, 0)), 0);
         // Preflight: 4+3 tokens of prompt at 0.15 + 100 out at 0.6 = 62 µ$.
         let msgs = [ChatMessage::user("hello world")];
-        assert_eq!(m.preflight(&msgs, 100).unwrap(), 62);
+        assert_eq!(m.preflight(&msgs, 100).unwrap().cost_micros, 62);
         assert!(matches!(
             m.preflight(&msgs, 500),
             Err(Error::CostCap {

@@ -47,7 +47,8 @@ pub async fn admit(
     deadline: Instant,
     run_budget: &mut RunBudget,
 ) -> Result<Admitted, Error> {
-    let estimate = model.preflight(messages, max_output)?;
+    let preflight = model.preflight(messages, max_output)?;
+    let estimate = preflight.cost_micros;
     if let Some(cap) = scope.max_cost_per_call
         && estimate > cap
     {
@@ -66,8 +67,8 @@ pub async fn admit(
         None => None,
     };
     if let Some(g) = guard {
-        let tokens = model.tokenizer.upper_bound(messages) + u64::from(max_output);
-        g.acquire(tokens, deadline).await?;
+        g.acquire(preflight.prompt_tokens + u64::from(max_output), deadline)
+            .await?;
     }
     // The hold outlives the call: a process that dies mid-call leaves the
     // reservation to be counted at its estimate once the hold passes.

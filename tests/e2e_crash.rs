@@ -124,16 +124,7 @@ fn sink() -> Sink {
             }
         }),
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move { axum::serve(listener, app).await });
+    let (runtime, addr) = serve_in_background(app);
     Sink {
         url: format!("http://{addr}/tickets/triage"),
         log,

@@ -348,7 +348,7 @@ impl FailingProvider {
 
 /// Serve `app` on a free loopback port from a runtime of its own; the
 /// server lives as long as the returned runtime.
-fn serve_in_background(app: axum::Router) -> (tokio::runtime::Runtime, std::net::SocketAddr) {
+pub fn serve_in_background(app: axum::Router) -> (tokio::runtime::Runtime, std::net::SocketAddr) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

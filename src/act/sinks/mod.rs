@@ -12,8 +12,30 @@ use serde_json::Value;
 
 use crate::config::RawSink;
 
-/// Longest delivery timeout of any sink: well inside the outbox lease.
+/// Longest delivery timeout of any sink: a delivery holds its outbox row
+/// (its lease renewed) while it runs, and shutdown waits for it.
 pub const MAX_TIMEOUT_MS: u64 = 60_000;
+
+/// `max_attempts` (default 8, at least 1) and `timeout_ms` (default 10 s,
+/// at most [`MAX_TIMEOUT_MS`]), the same for every sink kind.
+pub(crate) fn delivery_limits(
+    raw: &RawSink,
+    errors: &mut SinkErrors,
+) -> (u32, std::time::Duration) {
+    let timeout_ms = raw.timeout_ms.unwrap_or(10_000);
+    if timeout_ms > MAX_TIMEOUT_MS {
+        errors.push((
+            vec!["timeout_ms".into()],
+            format!(
+                "must be at most {MAX_TIMEOUT_MS} (a delivery holds its outbox row while it runs)"
+            ),
+        ));
+    }
+    (
+        raw.max_attempts.unwrap_or(8).max(1),
+        std::time::Duration::from_millis(timeout_ms),
+    )
+}
 
 /// Sink kinds and the `[sink]` keys that belong to that kind alone.
 const KIND_KEYS: &[(&str, &[&str])] = &[
@@ -117,7 +139,7 @@ impl SinkConfig {
         }
     }
 
-    /// Longest a delivery may take; the outbox lease outlasts it.
+    /// Longest a delivery may take.
     pub fn timeout(&self) -> std::time::Duration {
         match self {
             SinkConfig::Http(c) => c.timeout,

@@ -7,7 +7,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::act::sinks::fields::{self, FieldSource};
-use crate::act::sinks::{MAX_TIMEOUT_MS, SinkErrors};
+use crate::act::sinks::{SinkErrors, delivery_limits};
 use crate::config::RawSink;
 use crate::config::SecretRef;
 
@@ -94,15 +94,7 @@ impl HttpSinkConfig {
                 Err(e) => err(&["headers", name], e),
             }
         }
-        let timeout_ms = raw.timeout_ms.unwrap_or(10_000);
-        if timeout_ms > MAX_TIMEOUT_MS {
-            err(
-                &["timeout_ms"],
-                format!(
-                    "must be at most {MAX_TIMEOUT_MS} (the outbox lease outlasts every delivery)"
-                ),
-            );
-        }
+        let (max_attempts, timeout) = delivery_limits(raw, &mut errors);
         let fields = fields::parse(&raw.fields, &mut errors);
         match (method, url) {
             (Some(method), Some(url)) if errors.is_empty() => Ok(HttpSinkConfig {
@@ -110,8 +102,8 @@ impl HttpSinkConfig {
                 url,
                 headers,
                 fields,
-                max_attempts: raw.max_attempts.unwrap_or(8).max(1),
-                timeout: Duration::from_millis(timeout_ms),
+                max_attempts,
+                timeout,
             }),
             _ => Err(errors),
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio_postgres::config::{Host, SslMode};
 
 use crate::act::sinks::fields::{self, FieldSource};
-use crate::act::sinks::{MAX_TIMEOUT_MS, SinkErrors};
+use crate::act::sinks::{SinkErrors, delivery_limits};
 use crate::config::{RawSink, SecretRef};
 
 /// PostgreSQL's longest identifier, in bytes.
@@ -145,15 +145,7 @@ impl PostgresSinkConfig {
                 );
             }
         }
-        let timeout_ms = raw.timeout_ms.unwrap_or(10_000);
-        if timeout_ms > MAX_TIMEOUT_MS {
-            err(
-                &["timeout_ms"],
-                format!(
-                    "must be at most {MAX_TIMEOUT_MS} (the outbox lease outlasts every delivery)"
-                ),
-            );
-        }
+        let (max_attempts, timeout) = delivery_limits(raw, &mut errors);
         let fields = fields::parse(&raw.fields, &mut errors);
         match (connect, table) {
             (Some(connect), Some((table, table_name))) if errors.is_empty() => {
@@ -164,8 +156,8 @@ impl PostgresSinkConfig {
                     table_name,
                     key_column: key_column.to_string(),
                     fields,
-                    max_attempts: raw.max_attempts.unwrap_or(8).max(1),
-                    timeout: Duration::from_millis(timeout_ms),
+                    max_attempts,
+                    timeout,
                     insert,
                 })
             }

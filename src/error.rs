@@ -72,6 +72,8 @@ pub enum Error {
     RunNotFound(String),
     #[error("input failed validation against the pipeline's input schema ({} error(s))", .0.len())]
     InputInvalid(Vec<FieldError>),
+    #[error("the payload no longer matches the learned contract of `{contract}`: {summary}")]
+    ContractDrift { contract: String, summary: String },
     #[error("prompt could not be rendered: {0}")]
     Prompt(String),
     #[error("model output failed the output schema after {attempts} attempt(s): {detail}")]
@@ -126,7 +128,9 @@ impl Error {
             | Error::WebhookUnauthorized(_)
             | Error::IdempotencyMismatch(_)
             | Error::IdempotencyInFlight(_) => ErrorClass::Client,
-            Error::InputInvalid(_) | Error::OutputInvalid { .. } => ErrorClass::Data,
+            Error::InputInvalid(_) | Error::OutputInvalid { .. } | Error::ContractDrift { .. } => {
+                ErrorClass::Data
+            }
             Error::Provider(e) => e.class(),
             Error::Deadline(_) | Error::Store(_) => ErrorClass::Transient,
             Error::Prompt(_) | Error::Disabled(_) | Error::Config(_) => ErrorClass::Configuration,
@@ -143,6 +147,7 @@ impl Error {
             Error::BadRequest(_) => "invalid_request",
             Error::PipelineNotFound(_) | Error::RunNotFound(_) => "not_found",
             Error::InputInvalid(_) => "input_invalid",
+            Error::ContractDrift { .. } => "contract_drift",
             Error::Prompt(_) => "prompt_error",
             Error::OutputInvalid { .. } => "output_invalid",
             Error::Provider(e) => e.type_name(),
@@ -165,7 +170,7 @@ impl Error {
     /// retried run is expected to fail or pass again.
     pub fn layer(&self) -> &'static str {
         match self {
-            Error::BadRequest(_) | Error::InputInvalid(_) => "ingest",
+            Error::BadRequest(_) | Error::InputInvalid(_) | Error::ContractDrift { .. } => "ingest",
             Error::Prompt(_) => "prompt",
             Error::OutputInvalid { .. } => "output",
             Error::Provider(_)

@@ -94,10 +94,16 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// The dead-letter queue of background runs that gave up.
+    /// The dead-letter queue of background runs and deliveries given up on.
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
+    },
+    /// Contract drift: payloads whose shape changed from what their source
+    /// used to send.
+    Drift {
+        #[command(subcommand)]
+        command: DriftCommand,
     },
     /// Spend reports, monthly projections and the daily-cost check.
     Cost {
@@ -260,4 +266,28 @@ pub enum CostBy {
     Model,
     Tenant,
     Day,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DriftCommand {
+    /// Recorded changes (new, missing, retyped fields), newest first.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this source (a pipeline's name).
+        #[arg(long)]
+        source: Option<String>,
+        /// Accepted changes too.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept a source's open changes into its contract (a strict source
+    /// then takes such events again).
+    Accept {
+        source: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }

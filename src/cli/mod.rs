@@ -6,6 +6,7 @@ mod audit;
 mod check;
 mod cost;
 mod dlq;
+mod drift;
 mod replay;
 mod run;
 mod serve;
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{AuditCommand, Cli, Command, CostCommand, DlqCommand};
+use args::{AuditCommand, Cli, Command, CostCommand, DlqCommand, DriftCommand};
 
 /// Parse arguments, set up logging, run the command.
 pub fn main() -> ExitCode {
@@ -123,6 +124,7 @@ pub fn main() -> ExitCode {
                 command: CostCommand::Check { config, day, json },
             } => cost::check(&config.config, day.as_deref(), json).await,
             Command::Dlq { command } => dlq::run(command).await,
+            Command::Drift { command } => drift::run(command).await,
             Command::Simulate {
                 listen,
                 faults,

@@ -460,6 +460,7 @@ fn check_pipeline(
         },
         None => Some(None),
     };
+    let drift = check_drift(r, name, &p.drift);
     let mut models = vec![p.model];
     models.extend(p.fallbacks);
     Some(Pipeline {
@@ -481,8 +482,39 @@ fn check_pipeline(
         queue,
         limits,
         webhook: webhook?,
+        drift,
         sink: sink.ok()?,
     })
+}
+
+fn check_drift(
+    r: &mut Report<'_>,
+    name: &str,
+    raw: &super::raw::RawDrift,
+) -> crate::ingest::drift::DriftPolicy {
+    use crate::ingest::drift::{DriftMode, DriftPolicy};
+    let default = DriftPolicy::default();
+    let mode = match raw.mode.as_deref() {
+        None => default.mode,
+        Some("observe") => DriftMode::Observe,
+        Some("strict") => DriftMode::Strict,
+        Some("off") => DriftMode::Off,
+        Some(other) => {
+            r.at(
+                &["pipelines", name, "drift", "mode"],
+                format!("`{other}` is not one of observe, strict, off"),
+            );
+            default.mode
+        }
+    };
+    let learn_events = raw.learn_events.unwrap_or(default.learn_events);
+    if learn_events == 0 {
+        r.at(
+            &["pipelines", name, "drift", "learn_events"],
+            "must be at least 1",
+        );
+    }
+    DriftPolicy { mode, learn_events }
 }
 
 /// Whether an object schema declares the path `pointer` (e.g. `/category`)

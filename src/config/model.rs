@@ -222,6 +222,8 @@ pub struct Pipeline {
     pub limits: RunLimits,
     /// `[pipelines.NAME.webhook]`: verifies `POST /hooks/NAME` deliveries.
     pub webhook: Option<crate::ingest::webhook::Verifier>,
+    /// Contract-drift detection on the pipeline's events.
+    pub drift: crate::ingest::drift::DriftPolicy,
     pub sink: SinkConfig,
 }
 

@@ -242,6 +242,9 @@ pub struct RawPipeline {
     pub limits: RawLimits,
     /// How deliveries to `POST /hooks/NAME` are signed; none: no webhook trigger.
     pub webhook: Option<crate::ingest::webhook::RawWebhook>,
+    /// `[pipelines.NAME.drift]`: contract-drift detection on its events.
+    #[serde(default)]
+    pub drift: RawDrift,
     pub sink: RawSink,
 }
 
@@ -259,6 +262,17 @@ pub struct RawLimits {
     /// (prompt counted, full output allowance, the model's prices) exceeds
     /// this; the run tries a cheaper model of its chain, else escalates.
     pub max_cost_micros_per_call: Option<u64>,
+}
+
+/// `[pipelines.NAME.drift]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDrift {
+    /// `observe` (default: record, count, alert), `strict` (also
+    /// dead-letter the event) or `off`.
+    pub mode: Option<String>,
+    /// Events learned from before drift is judged, default 20.
+    pub learn_events: Option<u64>,
 }
 
 /// `[pipelines.NAME.queue]`

@@ -1,6 +1,7 @@
 //! Layer 1: validate the event against the input schema and redact PII
 //! before anything downstream sees it.
 
+pub mod drift;
 mod redact;
 pub mod webhook;
 

@@ -10,6 +10,7 @@ use crate::budget::Budgets;
 use crate::config::Config;
 use crate::error::Error;
 use crate::gateway::cache::ResponseCache;
+use crate::ingest::drift::Contracts;
 
 /// Most answers the chat-completions cache holds.
 const CHAT_CACHE_ENTRIES: usize = 10_000;
@@ -40,6 +41,8 @@ pub struct Runtime {
     pub guards: Guards,
     /// A circuit breaker per pipeline sink, shared by the outbox workers.
     pub sink_breakers: SinkBreakers,
+    /// The learned payload contract of each source, for drift detection.
+    pub contracts: Contracts,
 }
 
 impl Runtime {
@@ -62,6 +65,7 @@ impl Runtime {
         ));
         let guards = Guards::from_config(&config, metrics.clone());
         let sink_breakers = SinkBreakers::from_config(&config, metrics.clone());
+        let contracts = Contracts::new(store.clone(), metrics.clone());
         Ok(Arc::new(Runtime {
             config: Arc::new(config),
             store,
@@ -70,6 +74,7 @@ impl Runtime {
             budgets,
             guards,
             sink_breakers,
+            contracts,
             client,
             outbox_wake: Arc::new(Notify::new()),
             queue_wake: Arc::new(Notify::new()),

@@ -221,8 +221,18 @@ async fn execute_in(
         queue_item: opts.queue.clone(),
     };
 
-    // Layer 1: ingest.
+    // Layer 1: ingest. A payload whose shape drifted from its source's
+    // contract is recorded (and, for a strict source, refused unparsed).
     let t = Instant::now();
+    let drift = match rt.contracts.check(&p.name, p.drift, &input, &run_id).await {
+        Ok(checked) => checked.to_json(),
+        Err(e) => {
+            rt.metrics.layer(&p.name, "ingest", t.elapsed());
+            trail.push("ingest", json!({"valid": false, "drift": e.to_string()}));
+            record.status = "rejected".into();
+            return fail(rt, &p, record, trail, Spent::default(), started, e).await;
+        }
+    };
     let ingested = crate::ingest::ingest(&p, &input);
     rt.metrics.layer(&p.name, "ingest", t.elapsed());
     let ingested = match ingested {
@@ -258,6 +268,7 @@ async fn execute_in(
             "input_sha256": ingested.input_sha256,
             "input": ingested.redacted,
             "redactions": ingested.pii.summary(),
+            "drift": drift,
         }),
     );
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::routes::{admin, chat, dlq, escalations, health, hooks, models, runs};
+use super::routes::{admin, chat, dlq, drift, escalations, health, hooks, models, runs};
 use crate::pipeline::Runtime;
 
 pub fn app(rt: Arc<Runtime>) -> Router {
@@ -17,6 +17,8 @@ pub fn app(rt: Arc<Runtime>) -> Router {
         .route("/v1/models", get(models::list))
         .route("/v1/models/{id}", get(models::get))
         .route("/v1/admin/escalations", get(escalations::list))
+        .route("/v1/admin/drift", get(drift::list))
+        .route("/v1/admin/drift/accept", post(drift::accept))
         .route("/v1/admin/dlq", get(dlq::list))
         .route("/v1/admin/dlq/retry", post(dlq::retry))
         .route("/v1/admin/dlq/purge", post(dlq::purge))

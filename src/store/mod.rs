@@ -4,6 +4,7 @@
 
 mod batch;
 mod budget;
+mod contracts;
 mod idempotency;
 pub mod sqlite;
 
@@ -371,6 +372,7 @@ pub use budget::{
     ReserveOutcome, ReserveRequest, SettleOutcome, SpendRow,
 };
 
+pub use contracts::{ContractStore, DriftRow, NewDrift};
 pub use idempotency::{IdemBegin, IdemClaim, IdempotencyStore};
 
 #[async_trait::async_trait]
@@ -380,6 +382,7 @@ pub trait Store:
     + AuditStore
     + QueueStore
     + DeadLetterStore
+    + ContractStore
     + BudgetStore
     + CostStore
     + BatchStore

@@ -48,6 +48,12 @@ struct BudgetLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DriftLabels {
+    source: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PipelineLabels {
     pipeline: String,
 }
@@ -77,6 +83,7 @@ pub struct Metrics {
     calls: Family<CallLabels, Counter>,
     deliveries: Family<RunLabels, Counter>,
     sink_breaker_state: Family<PipelineLabels, Gauge>,
+    contract_drift: Family<DriftLabels, Counter>,
     webhooks: Family<RunLabels, Counter>,
     budget_refusals: Family<BudgetLabels, Counter>,
     budget_spent: Family<BudgetLabels, Gauge>,
@@ -145,6 +152,12 @@ impl Metrics {
             "sink_breaker_state",
             "Circuit breaker state per pipeline sink: 0 closed, 1 open, 2 half-open",
             sink_breaker_state.clone(),
+        );
+        let contract_drift = Family::<DriftLabels, Counter>::default();
+        registry.register(
+            "contract_drift",
+            "Payloads whose shape drifted from their source's learned contract, by change: new, missing, retyped",
+            contract_drift.clone(),
         );
         let deliveries = Family::<RunLabels, Counter>::default();
         registry.register(
@@ -239,6 +252,7 @@ impl Metrics {
             calls,
             deliveries,
             sink_breaker_state,
+            contract_drift,
             webhooks,
             breaker_state,
             breaker_transitions,
@@ -357,6 +371,15 @@ impl Metrics {
                 pipeline: pipeline.into(),
             })
             .set(state);
+    }
+
+    pub fn contract_drift(&self, source: &str, kind: &str) {
+        self.contract_drift
+            .get_or_create(&DriftLabels {
+                source: source.into(),
+                kind: kind.into(),
+            })
+            .inc();
     }
 
     pub fn webhook(&self, pipeline: &str, outcome: &str) {

@@ -2,6 +2,7 @@ pub mod admin;
 pub mod background;
 pub mod chat;
 pub mod dlq;
+pub mod drift;
 pub mod escalations;
 pub mod health;
 pub mod hooks;

@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dead_letters",
         include_str!("../../../migrations/sqlite/0007_dead_letters.sql"),
     ),
+    (
+        9,
+        "contracts",
+        include_str!("../../../migrations/sqlite/0009_contracts.sql"),
+    ),
 ];
 
 fn applied(conn: &Connection) -> Result<Vec<i64>> {

@@ -7,6 +7,7 @@ mod audit;
 mod batch;
 mod budgets;
 mod checkpoint;
+mod contracts;
 mod cost;
 mod dead_letters;
 mod escalations;
@@ -37,8 +38,8 @@ pub use migrate::pending_migrations;
 use writer::Op;
 
 use super::{
-    DeadEntry, DeadFilter, DeadLetterStore, Enqueued, Failure, NewQueued, QueueItem, QueueOutcome,
-    QueueRow, QueueStore,
+    ContractStore, DeadEntry, DeadFilter, DeadLetterStore, DriftRow, Enqueued, Failure, NewDrift,
+    NewQueued, QueueItem, QueueOutcome, QueueRow, QueueStore,
 };
 
 use super::{
@@ -230,6 +231,64 @@ impl QueueStore for SqliteStore {
 
     async fn renew_queue_leases(&self, held: Vec<(String, u32)>, lease: Duration) -> Result<()> {
         self.write(move |tx| queue::renew(tx, &held, lease)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ContractStore for SqliteStore {
+    async fn contracts(&self) -> Result<Vec<(String, String)>> {
+        self.read(contracts::all).await
+    }
+
+    async fn contract(&self, source: &str) -> Result<Option<String>> {
+        let source = source.to_string();
+        self.read(move |c| contracts::get(c, &source)).await
+    }
+
+    async fn save_contract(&self, source: &str, contract: &str) -> Result<()> {
+        let (source, contract) = (source.to_string(), contract.to_string());
+        self.write(move |tx| contracts::save(tx, &source, &contract))
+            .await
+    }
+
+    async fn record_drift(
+        &self,
+        source: &str,
+        run_id: &str,
+        changes: Vec<NewDrift>,
+        contract: Option<String>,
+        message: &str,
+    ) -> Result<bool> {
+        let (source, run_id, message) =
+            (source.to_string(), run_id.to_string(), message.to_string());
+        self.write(move |tx| {
+            contracts::record(
+                tx,
+                &source,
+                &run_id,
+                &changes,
+                contract.as_deref(),
+                &message,
+            )
+        })
+        .await
+    }
+
+    async fn drifts(
+        &self,
+        source: Option<&str>,
+        open_only: bool,
+        limit: usize,
+    ) -> Result<Vec<DriftRow>> {
+        let source = source.map(str::to_string);
+        self.read(move |c| contracts::list(c, source.as_deref(), open_only, limit))
+            .await
+    }
+
+    async fn accept_drift(&self, source: &str, contract: &str) -> Result<u64> {
+        let (source, contract) = (source.to_string(), contract.to_string());
+        self.write(move |tx| contracts::accept(tx, &source, &contract))
+            .await
     }
 }
 

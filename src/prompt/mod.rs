@@ -3,6 +3,7 @@
 
 mod render;
 mod template;
+pub mod untrusted;
 
 pub use render::RenderedPrompt;
 pub use template::{PromptTemplate, SYSTEM_FRAGMENT};

@@ -50,6 +50,7 @@ impl PromptTemplate {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         env.set_keep_trailing_newline(false);
+        super::untrusted::install(&mut env);
         let compile = |env: &mut Environment<'static>,
                        name: &'static str,
                        src: String,

@@ -461,6 +461,7 @@ fn check_pipeline(
         None => Some(None),
     };
     let drift = check_drift(r, name, &p.drift);
+    let window = check_window(r, name, &p.window);
     let mut models = vec![p.model];
     models.extend(p.fallbacks);
     Some(Pipeline {
@@ -483,8 +484,53 @@ fn check_pipeline(
         limits,
         webhook: webhook?,
         drift,
+        window,
         sink: sink.ok()?,
     })
+}
+
+fn check_window(
+    r: &mut Report<'_>,
+    name: &str,
+    raw: &[super::raw::RawWindowField],
+) -> Vec<crate::prompt::window::WindowField> {
+    use crate::prompt::window::{Strategy, WindowField};
+    let mut fields = Vec::new();
+    for (i, f) in raw.iter().enumerate() {
+        let index = i.to_string();
+        let at = |key: &'static str| ["pipelines", name, "window", "", key];
+        let mut place = |key: &'static str, message: String| {
+            let mut path: Vec<&str> = at(key).to_vec();
+            path[3] = &index;
+            r.at(&path, message);
+        };
+        if !f.pointer.starts_with('/') {
+            place(
+                "pointer",
+                format!(
+                    "`{}` is not a JSON pointer into the input (like `/history`)",
+                    f.pointer
+                ),
+            );
+            continue;
+        }
+        let Some(strategy) = Strategy::parse(&f.strategy) else {
+            place(
+                "strategy",
+                format!(
+                    "`{}` is not one of drop, truncate_middle, keep_newest",
+                    f.strategy
+                ),
+            );
+            continue;
+        };
+        fields.push(WindowField {
+            pointer: f.pointer.clone(),
+            strategy,
+            priority: f.priority,
+        });
+    }
+    fields
 }
 
 fn check_drift(

@@ -224,6 +224,9 @@ pub struct Pipeline {
     pub webhook: Option<crate::ingest::webhook::Verifier>,
     /// Contract-drift detection on the pipeline's events.
     pub drift: crate::ingest::drift::DriftPolicy,
+    /// Context fields that give way, in priority order, when the prompt
+    /// does not fit the first model's window.
+    pub window: Vec<crate::prompt::window::WindowField>,
     pub sink: SinkConfig,
 }
 

@@ -245,6 +245,10 @@ pub struct RawPipeline {
     /// `[pipelines.NAME.drift]`: contract-drift detection on its events.
     #[serde(default)]
     pub drift: RawDrift,
+    /// `[[pipelines.NAME.window]]`: context fields that give way when the
+    /// prompt does not fit the model's window.
+    #[serde(default)]
+    pub window: Vec<RawWindowField>,
     pub sink: RawSink,
 }
 
@@ -262,6 +266,19 @@ pub struct RawLimits {
     /// (prompt counted, full output allowance, the model's prices) exceeds
     /// this; the run tries a cheaper model of its chain, else escalates.
     pub max_cost_micros_per_call: Option<u64>,
+}
+
+/// One `[[pipelines.NAME.window]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindowField {
+    /// JSON pointer into the input, e.g. `/history`.
+    pub pointer: String,
+    /// `drop`, `truncate_middle` or `keep_newest`.
+    pub strategy: String,
+    /// Lower gives way first; default 0.
+    #[serde(default)]
+    pub priority: i64,
 }
 
 /// `[pipelines.NAME.drift]`

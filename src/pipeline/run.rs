@@ -272,9 +272,11 @@ async fn execute_in(
         }),
     );
 
-    // Layer 2: prompt.
+    // Layer 2: prompt, fitted to the first model's window when it declares
+    // context fields that may give way.
     let t = Instant::now();
-    let rendered = p.prompt.render(&p.name, &ingested.redacted);
+    let (fitted, window) = fit_window(rt, &p, &ingested.redacted);
+    let rendered = p.prompt.render(&p.name, &fitted);
     rt.metrics.layer(&p.name, "prompt", t.elapsed());
     let prompt = match rendered {
         Ok(r) => r,
@@ -298,6 +300,7 @@ async fn execute_in(
             "template": p.prompt.path.display().to_string(),
             "version": p.prompt.version,
             "sha256": prompt.sha256,
+            "window": window,
             "messages": prompt.messages,
         }),
     );
@@ -458,6 +461,27 @@ fn finish(record: &mut RunRecord, spent: &Spent, started: Instant) -> u64 {
     record.latency_ms = latency_ms;
     record.finished_at = crate::clock::now_rfc3339();
     latency_ms
+}
+
+/// The input the prompt is rendered from: cut by `[[pipelines.NAME.window]]`
+/// until the prompt, counted with the first model's tokenizer, fits its
+/// window minus the reserved output; with the audit report of the cuts.
+fn fit_window(rt: &Runtime, p: &Pipeline, input: &Value) -> (Value, Value) {
+    let model = p.models.first().and_then(|m| rt.config.models.get(m));
+    let (Some(model), false) = (model, p.window.is_empty()) else {
+        return (input.clone(), Value::Null);
+    };
+    let budget = u64::from(model.context_window).saturating_sub(u64::from(p.max_output_tokens));
+    let count = |v: &Value| {
+        p.prompt
+            .render(&p.name, v)
+            .map(|r| model.tokenizer.count_messages(&r.messages))
+    };
+    match crate::prompt::window::fit(&p.window, input, budget, count) {
+        Ok(f) => (f.input, f.report.unwrap_or(Value::Null)),
+        // The render fails again right after, with its own error.
+        Err(_) => (input.clone(), Value::Null),
+    }
 }
 
 /// Record a failed run with its trail, then return the error with its id.

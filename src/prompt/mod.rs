@@ -4,6 +4,7 @@
 mod render;
 mod template;
 pub mod untrusted;
+pub mod window;
 
 pub use render::RenderedPrompt;
 pub use template::{PromptTemplate, SYSTEM_FRAGMENT};

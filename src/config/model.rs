@@ -222,6 +222,8 @@ pub struct Pipeline {
     pub limits: RunLimits,
     /// `[pipelines.NAME.webhook]`: verifies `POST /hooks/NAME` deliveries.
     pub webhook: Option<crate::ingest::webhook::Verifier>,
+    /// `[pii]` with `[pipelines.NAME.pii]` applied: what ingest redacts.
+    pub pii: Arc<crate::ingest::pii::PiiPolicy>,
     pub sink: SinkConfig,
 }
 

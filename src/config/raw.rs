@@ -29,6 +29,9 @@ pub struct RawConfig {
     /// `[alerts]`.
     #[serde(default)]
     pub alerts: Option<toml::Value>,
+    /// `[pii]`: detectors, custom patterns, the key sealing kept maps.
+    #[serde(default)]
+    pub pii: Option<toml::Value>,
 }
 
 /// `[[budgets]]`: a spend limit per pipeline, tenant or in all, per UTC
@@ -242,6 +245,8 @@ pub struct RawPipeline {
     pub limits: RawLimits,
     /// How deliveries to `POST /hooks/NAME` are signed; none: no webhook trigger.
     pub webhook: Option<crate::ingest::webhook::RawWebhook>,
+    /// `[pipelines.NAME.pii]`: this pipeline's detectors and extra patterns.
+    pub pii: Option<crate::ingest::pii::RawPipelinePii>,
     pub sink: RawSink,
 }
 

@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dead_letters",
         include_str!("../../../migrations/sqlite/0007_dead_letters.sql"),
     ),
+    (
+        8,
+        "pii_maps",
+        include_str!("../../../migrations/sqlite/0008_pii_maps.sql"),
+    ),
 ];
 
 fn applied(conn: &Connection) -> Result<Vec<i64>> {

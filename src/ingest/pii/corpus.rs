@@ -1,0 +1,149 @@
+//! The labelled corpus (`tests/pii_corpus/corpus.jsonl`): precision and
+//! recall of each built-in detector, exact spans only. Print the table
+//! with `cargo test --lib pii::corpus -- --nocapture`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::detectors::{self, Builtin};
+use super::policy::PiiPolicy;
+
+const CORPUS: &str = include_str!("../../../tests/pii_corpus/corpus.jsonl");
+
+/// Per-detector floors, set at what the corpus measures (not below 0.95
+/// precision and 0.9 recall).
+const MIN_PRECISION: f64 = 0.95;
+const MIN_RECALL: f64 = 0.9;
+
+#[derive(Deserialize)]
+struct Row {
+    text: String,
+    spans: Vec<Span>,
+}
+
+#[derive(Deserialize)]
+struct Span {
+    kind: String,
+    value: String,
+}
+
+#[derive(Default)]
+struct Counts {
+    expected: usize,
+    tp: usize,
+    fp: usize,
+    fn_: usize,
+}
+
+impl Counts {
+    fn precision(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+    fn recall(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_)
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 1.0 } else { a as f64 / b as f64 }
+}
+
+#[test]
+fn corpus_precision_and_recall() {
+    let policy = PiiPolicy::default();
+    let mut counts: BTreeMap<&str, Counts> = Builtin::ALL
+        .iter()
+        .map(|b| (b.kind(), Counts::default()))
+        .collect();
+    let mut misses = Vec::new();
+    let mut near_misses = 0;
+    for (n, line) in CORPUS.lines().enumerate() {
+        let row: Row = serde_json::from_str(line).unwrap();
+        if row.spans.is_empty() {
+            near_misses += 1;
+        }
+        let mut expected = Vec::new();
+        let mut from = 0;
+        for s in &row.spans {
+            let at = row.text[from..]
+                .find(&s.value)
+                .map(|i| i + from)
+                .unwrap_or_else(|| panic!("line {}: `{}` not in its text", n + 1, s.value));
+            expected.push((at, at + s.value.len(), s.kind.as_str()));
+            from = at + s.value.len();
+        }
+        let found = detectors::find(&row.text, &policy);
+        for f in &found {
+            let c = counts.entry(kind_of(&f.kind)).or_default();
+            if expected.contains(&(f.start, f.end, f.kind.as_str())) {
+                c.tp += 1;
+            } else {
+                c.fp += 1;
+                misses.push(format!(
+                    "FP {:5} `{}` in: {}",
+                    f.kind,
+                    &row.text[f.start..f.end],
+                    row.text
+                ));
+            }
+        }
+        for (start, end, kind) in expected {
+            let c = counts.entry(kind_of(kind)).or_default();
+            c.expected += 1;
+            if !found
+                .iter()
+                .any(|f| (f.start, f.end, f.kind.as_str()) == (start, end, kind))
+            {
+                c.fn_ += 1;
+                misses.push(format!(
+                    "FN {kind:5} `{}` in: {}",
+                    &row.text[start..end],
+                    row.text
+                ));
+            }
+        }
+    }
+    println!(
+        "PII corpus: {} lines, {near_misses} near-misses (no PII)",
+        CORPUS.lines().count()
+    );
+    println!("| detector | labelled | TP | FP | FN | precision | recall |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (kind, c) in &counts {
+        println!(
+            "| {kind} | {} | {} | {} | {} | {:.3} | {:.3} |",
+            c.expected,
+            c.tp,
+            c.fp,
+            c.fn_,
+            c.precision(),
+            c.recall()
+        );
+    }
+    for m in &misses {
+        println!("{m}");
+    }
+    assert!(near_misses >= 40, "at least 40 near-misses");
+    for (kind, c) in &counts {
+        assert!(c.expected >= 25, "{kind}: at least 25 labelled examples");
+        assert!(
+            c.precision() >= MIN_PRECISION,
+            "{kind}: precision {:.3} < {MIN_PRECISION}",
+            c.precision()
+        );
+        assert!(
+            c.recall() >= MIN_RECALL,
+            "{kind}: recall {:.3} < {MIN_RECALL}",
+            c.recall()
+        );
+    }
+}
+
+fn kind_of(kind: &str) -> &'static str {
+    Builtin::ALL
+        .iter()
+        .map(|b| b.kind())
+        .find(|k| *k == kind)
+        .unwrap_or("OTHER")
+}

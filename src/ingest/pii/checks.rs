@@ -22,7 +22,7 @@ pub fn luhn(s: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Whether 13–19 digits start like a payment card (an issuer prefix in use:

@@ -269,7 +269,13 @@ fn patterns(raw: &[RawPattern], before: &[Pattern], problems: &mut Vec<Problem>)
             }
             Ok(r) => Some(r),
             Err(e) => {
-                problems.push((at("regex"), format!("does not compile: {e}")));
+                // The regex crate's message spans lines; its last says why.
+                let e = e.to_string();
+                let why = e.lines().last().unwrap_or(&e).trim_start_matches("error: ");
+                problems.push((
+                    at("regex"),
+                    format!("`{}` does not compile: {why}", p.regex),
+                ));
                 None
             }
         };

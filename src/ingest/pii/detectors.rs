@@ -123,14 +123,23 @@ pub fn find(text: &str, policy: &PiiPolicy) -> Vec<Found> {
         }
     }
     all.sort_by_key(|f| (std::cmp::Reverse(f.end - f.start), f.rank, f.start));
-    let mut kept: Vec<Found> = Vec::new();
+    // Kept detections by start; they never overlap, so only the nearest
+    // on each side can collide with a newcomer.
+    let mut kept: std::collections::BTreeMap<usize, Found> = std::collections::BTreeMap::new();
     for f in all {
-        if kept.iter().all(|k| f.end <= k.start || f.start >= k.end) {
-            kept.push(f);
+        let left_clear = kept
+            .range(..=f.start)
+            .next_back()
+            .is_none_or(|(_, k)| k.end <= f.start);
+        let right_clear = kept
+            .range(f.start..)
+            .next()
+            .is_none_or(|(_, k)| k.start >= f.end);
+        if left_clear && right_clear {
+            kept.insert(f.start, f);
         }
     }
-    kept.sort_by_key(|f| f.start);
-    kept
+    kept.into_values().collect()
 }
 
 fn re(pattern: &str) -> Option<Regex> {
@@ -262,12 +271,12 @@ fn card(text: &str, push: &mut impl FnMut(usize, usize)) {
     }
 }
 
+/// Left to right, the longest valid window starting at each group; a
+/// window found is skipped past (linear in the run's length).
 fn card_windows(text: &str, gs: &[(usize, usize)], push: &mut impl FnMut(usize, usize)) {
-    if gs.is_empty() {
-        return;
-    }
-    let mut best: Option<(usize, usize, usize)> = None;
-    for i in 0..gs.len() {
+    let mut i = 0;
+    while i < gs.len() {
+        let mut best = None;
         for j in i..gs.len() {
             let (start, end) = (gs[i].0, gs[j].1);
             let d = digits(&text[start..end]);
@@ -284,15 +293,15 @@ fn card_windows(text: &str, gs: &[(usize, usize)], push: &mut impl FnMut(usize, 
             {
                 continue;
             }
-            if best.is_none_or(|(bi, bj, _)| end - start > gs[bj].1 - gs[bi].0) {
-                best = Some((i, j, d.len()));
-            }
+            best = Some(j);
         }
-    }
-    if let Some((i, j, _)) = best {
-        push(gs[i].0, gs[j].1);
-        card_windows(text, &gs[..i], push);
-        card_windows(text, &gs[j + 1..], push);
+        match best {
+            Some(j) => {
+                push(gs[i].0, gs[j].1);
+                i = j + 1;
+            }
+            None => i += 1,
+        }
     }
 }
 

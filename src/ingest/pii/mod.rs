@@ -13,8 +13,10 @@ mod seal;
 #[cfg(test)]
 mod corpus;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
 
+use regex::Regex;
 use serde_json::{Value, json};
 
 pub use detectors::Builtin;
@@ -31,21 +33,45 @@ type Entry = (String, String, String);
 pub struct PiiMap {
     entries: Vec<Entry>,
     policy: Arc<PiiPolicy>,
+    /// (kind, original) → index into `entries`.
+    by_value: HashMap<(String, String), usize>,
+    /// placeholder → index into `entries`.
+    by_placeholder: HashMap<String, usize>,
+    /// Placeholders handed out per kind.
+    counts: HashMap<String, usize>,
 }
 
+/// A placeholder as written: `<KIND_n>`.
+static PLACEHOLDER: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"<[A-Z][A-Z0-9_]*_\d+>").ok());
+
 impl PiiMap {
-    fn placeholder_for(&mut self, kind: &str, original: &str) -> String {
-        if let Some((p, _, _)) = self
-            .entries
-            .iter()
-            .find(|(_, o, k)| k == kind && o == original)
-        {
-            return p.clone();
+    fn from_entries(entries: Vec<Entry>, policy: Arc<PiiPolicy>) -> PiiMap {
+        let mut map = PiiMap {
+            policy,
+            ..PiiMap::default()
+        };
+        for (placeholder, original, kind) in entries {
+            map.insert(placeholder, original, kind);
         }
-        let n = self.entries.iter().filter(|(_, _, k)| k == kind).count() + 1;
+        map
+    }
+
+    fn insert(&mut self, placeholder: String, original: String, kind: String) {
+        let i = self.entries.len();
+        *self.counts.entry(kind.clone()).or_default() += 1;
+        self.by_value.insert((kind.clone(), original.clone()), i);
+        self.by_placeholder.insert(placeholder.clone(), i);
+        self.entries.push((placeholder, original, kind));
+    }
+
+    fn placeholder_for(&mut self, kind: &str, original: &str) -> String {
+        if let Some(&i) = self.by_value.get(&(kind.to_string(), original.to_string())) {
+            return self.entries[i].0.clone();
+        }
+        let n = self.counts.get(kind).copied().unwrap_or(0) + 1;
         let placeholder = format!("<{kind}_{n}>");
-        self.entries
-            .push((placeholder.clone(), original.to_string(), kind.to_string()));
+        self.insert(placeholder.clone(), original.to_string(), kind.to_string());
         placeholder
     }
 
@@ -82,13 +108,17 @@ impl PiiMap {
     }
 
     pub fn restore_str(&self, s: &str) -> String {
-        let mut out = s.to_string();
-        for (placeholder, original, _) in &self.entries {
-            if out.contains(placeholder.as_str()) {
-                out = out.replace(placeholder.as_str(), original);
+        let Some(re) = PLACEHOLDER.as_ref() else {
+            return s.to_string();
+        };
+        re.replace_all(s, |c: &regex::Captures<'_>| {
+            let p = c.get(0).map_or("", |m| m.as_str());
+            match self.by_placeholder.get(p) {
+                Some(&i) => self.entries[i].1.clone(),
+                None => p.to_string(),
             }
-        }
-        out
+        })
+        .into_owned()
     }
 }
 
@@ -101,8 +131,8 @@ pub fn redact(value: &Value) -> (Value, PiiMap) {
 /// says.
 pub fn redact_with(policy: &Arc<PiiPolicy>, value: &Value) -> (Value, PiiMap) {
     let mut map = PiiMap {
-        entries: Vec::new(),
         policy: policy.clone(),
+        ..PiiMap::default()
     };
     let redacted = redact_value(value, policy, &mut map);
     (redacted, map)
@@ -235,6 +265,23 @@ mod tests {
         assert_eq!(
             red,
             json!("IBAN <IBAN_1>, card <CARD_1>, again <CARD_2> and <CARD_1>")
+        );
+    }
+
+    #[test]
+    fn large_texts_stay_linear() {
+        let mut text = String::new();
+        for i in 0..20_000 {
+            text.push_str(&format!("user{i}@example.com 4111 1111 1111 1111 "));
+        }
+        let t = std::time::Instant::now();
+        let (red, map) = redact(&json!(text));
+        assert_eq!(map.summary().len(), 20_001);
+        assert!(red.as_str().unwrap().ends_with("<EMAIL_20000> <CARD_1> "));
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            t.elapsed()
         );
     }
 

@@ -69,10 +69,7 @@ pub fn open(record: &[u8], key: &PiiKey, run_id: &str) -> Result<PiiMap, SealErr
         .map_err(|_| SealError::Open)?;
     let entries =
         serde_json::from_slice(&plain).map_err(|e| SealError::Malformed(e.to_string()))?;
-    Ok(PiiMap {
-        entries,
-        ..PiiMap::default()
-    })
+    Ok(PiiMap::from_entries(entries, Default::default()))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ const CORPUS: &str = include_str!("../../../tests/pii_corpus/corpus.jsonl");
 /// Per-detector floors, set at what the corpus measures (not below 0.95
 /// precision and 0.9 recall).
 const MIN_PRECISION: f64 = 0.95;
-const MIN_RECALL: f64 = 0.9;
+const MIN_RECALL: f64 = 0.95;
 
 #[derive(Deserialize)]
 struct Row {

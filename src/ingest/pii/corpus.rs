@@ -11,8 +11,7 @@ use super::policy::PiiPolicy;
 
 const CORPUS: &str = include_str!("../../../tests/pii_corpus/corpus.jsonl");
 
-/// Per-detector floors, set at what the corpus measures (not below 0.95
-/// precision and 0.9 recall).
+/// Per-detector floors, just under what the corpus measures (BENCHMARKS.md).
 const MIN_PRECISION: f64 = 0.95;
 const MIN_RECALL: f64 = 0.95;
 

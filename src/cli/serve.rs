@@ -26,9 +26,32 @@ pub async fn serve(path: &Path, listen: Option<SocketAddr>) -> Result<ExitCode, 
         rt.metrics.clone(),
         stopped,
     ));
+    let sweeper = tokio::spawn(sweep_pii_maps(rt.store.clone(), stop.subscribe()));
     let served = crate::server::run(listener, rt, super::shutdown_signal()).await;
     let _ = stop.send(true);
     let _ = watcher.await;
+    let _ = sweeper.await;
     served.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Delete the sealed PII maps of escalated runs once they expire: now,
+/// then hourly, until `stop`.
+async fn sweep_pii_maps(
+    store: std::sync::Arc<dyn crate::store::Store>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                match store.sweep_pii_maps(crate::clock::now_ms()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(maps = n, "expired PII maps deleted"),
+                    Err(e) => tracing::warn!(error = %e, "could not sweep expired PII maps"),
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
 }

@@ -20,6 +20,7 @@ use crate::act::sinks::SinkConfig;
 use crate::flags::Flag;
 use crate::infer::RetryPolicy;
 use crate::infer::baseline::Baseline;
+use crate::ingest::pii::{PiiPolicy, RawPii};
 use crate::prompt::PromptTemplate;
 use crate::schema::JsonSchema;
 
@@ -209,10 +210,11 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
             models.insert(name.clone(), Arc::new(m));
         }
     }
+    let pii = check_pii(&mut report, &dir, raw.pii.as_ref());
     let mut pipelines = BTreeMap::new();
     for (name, value) in &raw.pipelines {
         if let Some(p) = report.entry::<RawPipeline>(&["pipelines", name], value)
-            && let Some(p) = check_pipeline(&mut report, &dir, name, p, &raw)
+            && let Some(p) = check_pipeline(&mut report, &dir, name, p, &raw, &pii)
         {
             pipelines.insert(name.clone(), Arc::new(p));
         }
@@ -318,12 +320,33 @@ fn load_schema(r: &mut Report<'_>, dir: &Path, path: &[&str], file: &str) -> Opt
         .ok()
 }
 
+/// `[pii]`; every built-in detector when absent (or broken: its problems
+/// are reported and the load fails anyway).
+fn check_pii(r: &mut Report<'_>, dir: &Path, value: Option<&toml::Value>) -> Arc<PiiPolicy> {
+    let raw = match value {
+        Some(v) => match r.entry::<RawPii>(&["pii"], v) {
+            Some(raw) => raw,
+            None => return Arc::default(),
+        },
+        None => return Arc::default(),
+    };
+    PiiPolicy::load(&raw, dir).unwrap_or_else(|problems| {
+        for (sub, message) in problems {
+            let mut path = vec!["pii".to_string()];
+            path.extend(sub);
+            r.push(path, message);
+        }
+        Arc::default()
+    })
+}
+
 fn check_pipeline(
     r: &mut Report<'_>,
     dir: &Path,
     name: &str,
     p: RawPipeline,
     raw: &RawConfig,
+    pii: &Arc<PiiPolicy>,
 ) -> Option<Pipeline> {
     let key = |k: &'static str| -> [&str; 3] { ["pipelines", name, k] };
     let input_schema = load_schema(r, dir, &key("input_schema"), &p.input_schema);
@@ -462,6 +485,16 @@ fn check_pipeline(
     };
     let drift = check_drift(r, name, &p.drift);
     let window = check_window(r, name, &p.window);
+    let pii = match &p.pii {
+        Some(o) => pii.with_override(o).map_err(|problems| {
+            for (sub, message) in problems {
+                let mut path = vec!["pipelines".to_string(), name.to_string(), "pii".to_string()];
+                path.extend(sub);
+                r.push(path, message);
+            }
+        }),
+        None => Ok(pii.clone()),
+    };
     let mut models = vec![p.model];
     models.extend(p.fallbacks);
     Some(Pipeline {
@@ -485,6 +518,7 @@ fn check_pipeline(
         webhook: webhook?,
         drift,
         window,
+        pii: pii.ok()?,
         sink: sink.ok()?,
     })
 }

@@ -227,6 +227,8 @@ pub struct Pipeline {
     /// Context fields that give way, in priority order, when the prompt
     /// does not fit the first model's window.
     pub window: Vec<crate::prompt::window::WindowField>,
+    /// `[pii]` with `[pipelines.NAME.pii]` applied: what ingest redacts.
+    pub pii: Arc<crate::ingest::pii::PiiPolicy>,
     pub sink: SinkConfig,
 }
 

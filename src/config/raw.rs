@@ -29,6 +29,9 @@ pub struct RawConfig {
     /// `[alerts]`.
     #[serde(default)]
     pub alerts: Option<toml::Value>,
+    /// `[pii]`: detectors, custom patterns, the key sealing kept maps.
+    #[serde(default)]
+    pub pii: Option<toml::Value>,
 }
 
 /// `[[budgets]]`: a spend limit per pipeline, tenant or in all, per UTC
@@ -249,6 +252,8 @@ pub struct RawPipeline {
     /// prompt does not fit the model's window.
     #[serde(default)]
     pub window: Vec<RawWindowField>,
+    /// `[pipelines.NAME.pii]`: this pipeline's detectors and extra patterns.
+    pub pii: Option<crate::ingest::pii::RawPipelinePii>,
     pub sink: RawSink,
 }
 

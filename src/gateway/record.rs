@@ -284,6 +284,7 @@ impl Tracker {
             created_at: self.created_at.clone(),
             finished_at: crate::clock::now_rfc3339(),
             queue_item: None,
+            pii_map: None,
         }
     }
 

@@ -2,13 +2,13 @@
 //! before anything downstream sees it.
 
 pub mod drift;
-mod redact;
+pub mod pii;
 pub mod webhook;
 
 use serde_json::Value;
 
 pub use crate::schema::FieldError;
-pub use redact::{PiiMap, redact};
+pub use pii::{PiiMap, redact};
 
 use crate::config::Pipeline;
 
@@ -45,7 +45,7 @@ pub fn ingest(pipeline: &Pipeline, input: &Value) -> Result<Ingested, Vec<FieldE
             other => crate::canonical::to_string(other),
         })
         .unwrap_or_else(|| input_sha256.clone());
-    let (redacted, mut pii) = redact(input);
+    let (redacted, mut pii) = pii::redact_with(&pipeline.pii, input);
     let event_key = crate::canonical::sha256_hex(&event_id);
     // The event id is stored and audited: it must not carry PII either.
     let event_id = pii.redact_text(&event_id);

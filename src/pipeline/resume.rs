@@ -311,6 +311,7 @@ mod tests {
             created_at: String::new(),
             finished_at: String::new(),
             queue_item: None,
+            pii_map: None,
         }
     }
 

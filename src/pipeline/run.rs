@@ -219,6 +219,7 @@ async fn execute_in(
         created_at,
         finished_at: String::new(),
         queue_item: opts.queue.clone(),
+        pii_map: None,
     };
 
     // Layer 1: ingest. A payload whose shape drifted from its source's
@@ -332,6 +333,17 @@ async fn execute_in(
                     "escalated"
                 }
                 .into();
+                if record.status == "escalated" && !ingested.pii.is_empty() {
+                    // The human who finishes it needs the real values: the
+                    // map is kept sealed (never its values in the audit).
+                    let kept = crate::ingest::pii::keep_for_escalation(
+                        &ingested.pii,
+                        &record.id,
+                        crate::clock::now_ms(),
+                    );
+                    trail.push("pii", kept.audit);
+                    record.pii_map = kept.record;
+                }
                 return fail(rt, &p, record, trail, spent, started, e).await;
             }
         },

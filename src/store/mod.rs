@@ -69,6 +69,18 @@ pub struct RunRecord {
     /// the run, in its transaction. Not stored in the row.
     #[serde(skip)]
     pub queue_item: Option<QueueSettle>,
+    /// The sealed PII map an escalated run keeps for the human who
+    /// finishes it: written in the run's transaction. Not in the row.
+    #[serde(skip)]
+    pub pii_map: Option<KeptPii>,
+}
+
+/// A run's PII placeholder map, sealed (see `ingest::pii`), kept until
+/// `expires_at_ms` (Unix ms).
+#[derive(Debug, Clone)]
+pub struct KeptPii {
+    pub sealed: Vec<u8>,
+    pub expires_at_ms: i64,
 }
 
 /// An event to queue for a background run.
@@ -283,6 +295,10 @@ pub trait RunStore: Send + Sync {
     /// The escalation queue (runs committed with status `escalated`), in
     /// `status` (`open`/`resolved`; all when `None`), oldest first.
     async fn escalations(&self, status: Option<&str>, limit: usize) -> Result<Vec<Escalation>>;
+    /// The sealed PII map run `run_id` kept, unless it expired by `now_ms`.
+    async fn pii_map(&self, run_id: &str, now_ms: i64) -> Result<Option<Vec<u8>>>;
+    /// Delete the PII maps expired by `now_ms`; returns how many.
+    async fn sweep_pii_maps(&self, now_ms: i64) -> Result<u64>;
 }
 
 /// The durable queue of background runs and its dead-letter queue.

@@ -324,6 +324,7 @@ fn run(
         created_at: created_at.into(),
         finished_at: created_at.into(),
         queue_item: None,
+        pii_map: None,
     }
 }
 

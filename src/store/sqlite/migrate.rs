@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0007_dead_letters.sql"),
     ),
     (
+        8,
+        "pii_maps",
+        include_str!("../../../migrations/sqlite/0008_pii_maps.sql"),
+    ),
+    (
         9,
         "contracts",
         include_str!("../../../migrations/sqlite/0009_contracts.sql"),

@@ -14,6 +14,7 @@ mod escalations;
 mod idempotency;
 mod migrate;
 mod outbox;
+mod pii_maps;
 mod queue;
 mod runs;
 mod writer;
@@ -181,6 +182,15 @@ impl RunStore for SqliteStore {
         let status = status.map(str::to_string);
         self.read(move |c| escalations::list(c, status.as_deref(), limit))
             .await
+    }
+
+    async fn pii_map(&self, run_id: &str, now_ms: i64) -> Result<Option<Vec<u8>>> {
+        let run_id = run_id.to_string();
+        self.read(move |c| pii_maps::get(c, &run_id, now_ms)).await
+    }
+
+    async fn sweep_pii_maps(&self, now_ms: i64) -> Result<u64> {
+        self.write(move |tx| pii_maps::sweep(tx, now_ms)).await
     }
 }
 

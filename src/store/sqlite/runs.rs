@@ -92,6 +92,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<RunRecord>> {
                 created_at: r.get(17)?,
                 finished_at: r.get(18)?,
                 queue_item: None,
+                pii_map: None,
             })
         })
         .optional()?;

@@ -45,6 +45,7 @@ pub(super) fn run(id: &str) -> RunRecord {
         created_at: "2026-11-23T00:00:00.000Z".into(),
         finished_at: "2026-11-23T00:00:00.000Z".into(),
         queue_item: None,
+        pii_map: None,
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{audit, budgets, escalations, idempotency, outbox, queue, runs};
+use super::{audit, budgets, escalations, idempotency, outbox, pii_maps, queue, runs};
 use crate::store::{
     AuditEntry, DeliveryOutcome, IdemBegin, IdemClaim, NewAlert, NewOutbox, OutboxItem,
     ReserveOutcome, ReserveRequest, Result, RunRecord, SettleOutcome, StoreError,
@@ -224,6 +224,9 @@ fn apply(tx: &Transaction<'_>, head: &mut audit::ChainHead, op: &Op) -> Outcome 
             runs::insert(tx, run)?;
             if run.status == "escalated" {
                 escalations::insert(tx, run)?;
+                if let Some(kept) = &run.pii_map {
+                    pii_maps::insert(tx, &run.id, kept)?;
+                }
             }
             if let Some(item) = &run.queue_item {
                 // A queued run's outcome and its queue row change together:

@@ -114,6 +114,9 @@ pub enum Error {
     /// A webhook delivery failed its signature or timestamp check.
     #[error("webhook refused: {0}")]
     WebhookUnauthorized(#[from] WebhookError),
+    /// A required context step (`connectors/`) failed.
+    #[error("{0}")]
+    Context(#[from] crate::connectors::StepError),
 }
 
 impl Error {
@@ -134,6 +137,7 @@ impl Error {
                 ErrorClass::Budget
             }
             Error::Guard(g) => g.class(),
+            Error::Context(e) => e.class(),
         }
     }
 
@@ -158,6 +162,7 @@ impl Error {
             Error::WebhookUnauthorized(_) => "webhook_unauthorized",
             Error::IdempotencyMismatch(_) => "idempotency",
             Error::IdempotencyInFlight(_) => "idempotency_in_flight",
+            Error::Context(_) => "context_failed",
         }
     }
 
@@ -176,6 +181,7 @@ impl Error {
             | Error::Guard(_)
             | Error::Cancelled => "infer",
             Error::Store(_) => "store",
+            Error::Context(_) => "context",
             Error::PipelineNotFound(_)
             | Error::RunNotFound(_)
             | Error::Disabled(_)

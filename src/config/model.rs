@@ -35,6 +35,8 @@ pub struct Config {
     pub budgets: Vec<BudgetRule>,
     /// `[alerts.daily_cost]` (defaults when absent).
     pub daily_cost: DailyCostRule,
+    /// `[connectors.NAME]`.
+    pub connectors: BTreeMap<String, crate::connectors::ConnectorConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -222,6 +224,8 @@ pub struct Pipeline {
     pub limits: RunLimits,
     /// `[pipelines.NAME.webhook]`: verifies `POST /hooks/NAME` deliveries.
     pub webhook: Option<crate::ingest::webhook::Verifier>,
+    /// `[[pipelines.NAME.context]]`, in order.
+    pub context: Vec<crate::connectors::ContextStep>,
     pub sink: SinkConfig,
 }
 

@@ -29,6 +29,9 @@ pub struct RawConfig {
     /// `[alerts]`.
     #[serde(default)]
     pub alerts: Option<toml::Value>,
+    /// `[connectors.NAME]`: systems context steps fetch from.
+    #[serde(default)]
+    pub connectors: BTreeMap<String, toml::Value>,
 }
 
 /// `[[budgets]]`: a spend limit per pipeline, tenant or in all, per UTC
@@ -242,6 +245,10 @@ pub struct RawPipeline {
     pub limits: RawLimits,
     /// How deliveries to `POST /hooks/NAME` are signed; none: no webhook trigger.
     pub webhook: Option<crate::ingest::webhook::RawWebhook>,
+    /// `[[pipelines.NAME.context]]`: steps fetching context through
+    /// connectors before the prompt.
+    #[serde(default)]
+    pub context: Vec<crate::connectors::RawContextStep>,
     pub sink: RawSink,
 }
 

@@ -40,6 +40,9 @@ pub struct Runtime {
     pub guards: Guards,
     /// A circuit breaker per pipeline sink, shared by the outbox workers.
     pub sink_breakers: SinkBreakers,
+    /// `[connectors.NAME]`: token caches, rate limits, response caches and
+    /// connections shared by every run's context steps.
+    pub connectors: crate::connectors::Connectors,
 }
 
 impl Runtime {
@@ -62,6 +65,7 @@ impl Runtime {
         ));
         let guards = Guards::from_config(&config, metrics.clone());
         let sink_breakers = SinkBreakers::from_config(&config, metrics.clone());
+        let connectors = crate::connectors::Connectors::build(&config.connectors, &client);
         Ok(Arc::new(Runtime {
             config: Arc::new(config),
             store,
@@ -70,6 +74,7 @@ impl Runtime {
             budgets,
             guards,
             sink_breakers,
+            connectors,
             client,
             outbox_wake: Arc::new(Notify::new()),
             queue_wake: Arc::new(Notify::new()),

@@ -225,7 +225,7 @@ async fn execute_in(
     let t = Instant::now();
     let ingested = crate::ingest::ingest(&p, &input);
     rt.metrics.layer(&p.name, "ingest", t.elapsed());
-    let ingested = match ingested {
+    let mut ingested = match ingested {
         Ok(i) => i,
         Err(errors) => {
             // The input is not stored: it failed its contract and may hold
@@ -261,9 +261,29 @@ async fn execute_in(
         }),
     );
 
+    // Context steps (`connectors/`): fetched with the original input from
+    // declared systems, redacted with this run's placeholders.
+    let mut context = json!({});
+    if !p.context.is_empty() {
+        let t = Instant::now();
+        let gathered = rt
+            .connectors
+            .gather(&p.context, &input, &mut ingested.pii, deadline, &rt.metrics)
+            .await;
+        rt.metrics.layer(&p.name, "context", t.elapsed());
+        for step in gathered.records {
+            trail.push("context", step);
+        }
+        if let Some(e) = gathered.failed {
+            let e = Error::Context(e);
+            return fail(rt, &p, record, trail, Spent::default(), started, e).await;
+        }
+        context = gathered.context;
+    }
+
     // Layer 2: prompt.
     let t = Instant::now();
-    let rendered = p.prompt.render(&p.name, &ingested.redacted);
+    let rendered = p.prompt.render_with(&p.name, &ingested.redacted, &context);
     rt.metrics.layer(&p.name, "prompt", t.elapsed());
     let prompt = match rendered {
         Ok(r) => r,

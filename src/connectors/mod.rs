@@ -35,7 +35,7 @@ use postgres::PostgresConnector;
 /// A running connector.
 pub enum Connector {
     Http(Box<HttpConnector>),
-    Postgres(PostgresConnector),
+    Postgres(Box<PostgresConnector>),
 }
 
 /// Every declared connector, built once per process and shared by its
@@ -59,7 +59,7 @@ impl Connectors {
                         Connector::Http(Box::new(HttpConnector::new(h.clone(), client.clone())))
                     }
                     ConnectorConfig::Postgres(p) => {
-                        Connector::Postgres(PostgresConnector::new(p.clone()))
+                        Connector::Postgres(Box::new(PostgresConnector::new(p.clone())))
                     }
                 };
                 (name.clone(), running)

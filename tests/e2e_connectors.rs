@@ -440,6 +440,17 @@ fn http_context_steps_reach_the_prompt() {
     assert_eq!(seen.token_requests.load(Ordering::SeqCst), 2, "refreshed");
     assert_eq!(seen.unauthorized.load(Ordering::SeqCst), 0);
 
+    // The API revokes every token: each OAuth step gets one 401, the token
+    // is fetched again once (for both), and the run goes on.
+    seen.tokens.lock().unwrap().clear();
+    let (status, body) = run(&server, &ticket("T-5", "Charged twice, after revocation"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(seen.unauthorized.load(Ordering::SeqCst), 2);
+    assert_eq!(seen.token_requests.load(Ordering::SeqCst), 3, "one refresh");
+    let steps = steps_of(&layers(&server, body["run_id"].as_str().unwrap()));
+    assert_eq!(steps["company"]["status"], "ok");
+    assert_eq!(steps["history"]["status"], "ok");
+
     // A required step that keeps failing fails the run: transient, 503,
     // after its retries.
     let calls = seen.status.load(Ordering::SeqCst);
@@ -463,7 +474,7 @@ fn http_context_steps_reach_the_prompt() {
 
     let m = metrics(&server.url);
     assert!(
-        m.contains(r#"seam_connector_calls_total{connector="plans",outcome="cache_hit"} 2"#),
+        m.contains(r#"seam_connector_calls_total{connector="plans",outcome="cache_hit"} 3"#),
         "{m}"
     );
     assert!(m.contains(r#"seam_connector_calls_total{connector="limited",outcome="transient"}"#));

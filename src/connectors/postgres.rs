@@ -23,10 +23,22 @@ use tokio_postgres::{Client, NoTls};
 use super::config::PostgresConfig;
 use super::error::{Failure, FailureKind};
 
-/// Words that make a statement write, lock or leave the query: refused
-/// outside string literals too (a simple check, on purpose).
-const REFUSED: [&str; 9] = [
-    "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "DROP", "ALTER", "CREATE", "INTO",
+/// Words that make a statement write, lock, or change the session (a
+/// `set_config` could switch the shared connection out of read-only):
+/// refused inside string literals too (a simple check, on purpose).
+const REFUSED: [&str; 12] = [
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "MERGE",
+    "TRUNCATE",
+    "DROP",
+    "ALTER",
+    "CREATE",
+    "INTO",
+    "SET",
+    "RESET",
+    "SET_CONFIG",
 ];
 
 /// Check a step's SQL and return it without a trailing `;`.
@@ -297,6 +309,7 @@ mod tests {
             Ok("SELECT a FROM t WHERE d = $1")
         );
         assert!(check_sql("with x as (select 1) select * from x", 0).is_ok());
+        assert!(check_sql("SELECT updated_at, offset_days FROM t LIMIT 5 OFFSET 5", 0).is_ok());
         for bad in [
             "DELETE FROM t",
             "UPDATE t SET a = 1",
@@ -304,6 +317,7 @@ mod tests {
             "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
             "SELECT * INTO copy FROM t",
             "SELECT * FROM t FOR UPDATE",
+            "SELECT set_config('default_transaction_read_only', 'off', false)",
             "VALUES (1)",
         ] {
             assert!(check_sql(bad, 0).is_err(), "{bad}");

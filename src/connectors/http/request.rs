@@ -140,15 +140,23 @@ impl HttpConnector {
         if response.content_length().is_some_and(|n| n > limit as u64) {
             return Err((plain(too_large(limit)), token));
         }
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(_) => {
-                let f = Failure::transient("the response was cut off");
-                return Err((plain(f), token));
+        // Read in chunks, so a body without a length cannot grow past the limit.
+        let mut response = response;
+        let mut bytes = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() + chunk.len() > limit {
+                        return Err((plain(too_large(limit)), token));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    let f = Failure::transient("the response was cut off");
+                    return Err((plain(f), token));
+                }
             }
-        };
-        if bytes.len() > limit {
-            return Err((plain(too_large(limit)), token));
         }
         let body = serde_json::from_slice(&bytes).map_err(|_| {
             (

@@ -568,3 +568,57 @@ fn postgres_context_step_is_read_only_and_row_limited() {
     );
     assert!(stderr.contains("connectors only read"), "{stderr}");
 }
+
+#[test]
+fn connector_config_errors_name_file_line_and_key() {
+    let ws = Workspace::triage("http://127.0.0.1:9", "http://127.0.0.1:9/unused");
+    ws.append(
+        r#"
+[connectors.api]
+kind = "http"
+base_url = "ftp://nope"
+colour = "red"
+[connectors.api.auth]
+kind = "bearer"
+token = "sk-inline-secret"
+
+[[pipelines.triage.context]]
+name = "company"
+connector = "missing"
+
+[[pipelines.triage.context]]
+name = "page"
+connector = "api"
+paginate = { cursor = { param = "c", next = "next", items = "/data" } }
+"#,
+    );
+    let out = seam(&["check", "--config", &ws.config_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = ws.config_str();
+    let text = std::fs::read_to_string(ws.config()).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    for (needle, key) in [
+        ("colour = ", "connectors.api.colour: unknown field `colour`"),
+        (
+            "base_url = \"ftp",
+            "connectors.api.base_url: `ftp://nope` must be an http",
+        ),
+        (
+            "token = \"sk-inline",
+            "connectors.api.auth.token: secrets must be referenced",
+        ),
+        (
+            "connector = \"missing\"",
+            "pipelines.triage.context.0.connector: connector `missing` is not declared",
+        ),
+        (
+            "paginate = {",
+            "pipelines.triage.context.1.paginate.cursor.next: `next` is not a JSON pointer",
+        ),
+    ] {
+        let expected = format!("{file}:{}: {key}", line_of(needle));
+        assert!(err.contains(&expected), "{expected}\nnot in\n{err}");
+    }
+    assert!(!err.contains("sk-inline-secret"), "a secret in an error");
+}

@@ -210,7 +210,16 @@ fn api() -> Api {
         .route("/v1/plans", plans)
         .route("/v1/flaky", flaky)
         .route("/v1/limited", limited)
-        .route("/v1/status", status);
+        .route("/v1/status", status)
+        .route(
+            "/v1/moved",
+            get(|| async {
+                (
+                    StatusCode::FOUND,
+                    [("location", "http://127.0.0.1:9/collect-keys")],
+                )
+            }),
+        );
     let (runtime, addr) = serve_in_background(app);
     Api {
         url: format!("http://{addr}"),
@@ -278,6 +287,11 @@ path = "/flaky"
 name = "quota"
 connector = "limited"
 path = "/limited"
+
+[[pipelines.triage.context]]
+name = "moved"
+connector = "plans"
+path = "/moved"
 
 [[pipelines.triage.context]]
 name = "status"
@@ -390,7 +404,14 @@ fn http_context_steps_reach_the_prompt() {
         "{prompt}"
     );
     let steps = steps_of(&l);
-    assert_eq!(steps.len(), 6);
+    assert_eq!(steps.len(), 7);
+    // Redirects are not followed: the API key stays with the named host.
+    assert_eq!(steps["moved"]["status"], "failed");
+    assert_eq!(steps["moved"]["error"]["kind"], "rejected");
+    assert_eq!(
+        steps["moved"]["error"]["reason"],
+        "the API answered HTTP 302"
+    );
     assert_eq!(steps["company"]["status"], "ok");
     assert_eq!(steps["company"]["pages"], 2);
     assert_eq!(steps["company"]["items"], 2);

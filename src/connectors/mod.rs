@@ -47,10 +47,19 @@ pub struct Connectors {
 }
 
 impl Connectors {
-    pub fn build(
-        config: &BTreeMap<String, ConnectorConfig>,
-        client: &reqwest::Client,
-    ) -> Connectors {
+    /// Start every connector on one HTTP client of their own: it follows
+    /// no redirects, so an API key or token never goes to a host the
+    /// config did not name (a 3xx is a refused request).
+    pub fn build(config: &BTreeMap<String, ConnectorConfig>) -> Result<Connectors, String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true)
+            .pool_idle_timeout(std::time::Duration::from_secs(60))
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .user_agent(concat!("seam/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the connectors' HTTP client: {e}"))?;
+        let client = &client;
         let by_name = config
             .iter()
             .map(|(name, c)| {
@@ -65,7 +74,7 @@ impl Connectors {
                 (name.clone(), running)
             })
             .collect();
-        Connectors { by_name }
+        Ok(Connectors { by_name })
     }
 
     pub fn get(&self, name: &str) -> Option<&Connector> {

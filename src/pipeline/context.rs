@@ -65,7 +65,8 @@ impl Runtime {
         ));
         let guards = Guards::from_config(&config, metrics.clone());
         let sink_breakers = SinkBreakers::from_config(&config, metrics.clone());
-        let connectors = crate::connectors::Connectors::build(&config.connectors, &client);
+        let connectors =
+            crate::connectors::Connectors::build(&config.connectors).map_err(Error::Config)?;
         Ok(Arc::new(Runtime {
             config: Arc::new(config),
             store,

@@ -116,6 +116,9 @@ pub enum Error {
     /// A webhook delivery failed its signature or timestamp check.
     #[error("webhook refused: {0}")]
     WebhookUnauthorized(#[from] WebhookError),
+    /// A required context step (`connectors/`) failed.
+    #[error("{0}")]
+    Context(#[from] crate::connectors::StepError),
 }
 
 impl Error {
@@ -138,6 +141,7 @@ impl Error {
                 ErrorClass::Budget
             }
             Error::Guard(g) => g.class(),
+            Error::Context(e) => e.class(),
         }
     }
 
@@ -163,6 +167,7 @@ impl Error {
             Error::WebhookUnauthorized(_) => "webhook_unauthorized",
             Error::IdempotencyMismatch(_) => "idempotency",
             Error::IdempotencyInFlight(_) => "idempotency_in_flight",
+            Error::Context(_) => "context_failed",
         }
     }
 
@@ -181,6 +186,7 @@ impl Error {
             | Error::Guard(_)
             | Error::Cancelled => "infer",
             Error::Store(_) => "store",
+            Error::Context(_) => "context",
             Error::PipelineNotFound(_)
             | Error::RunNotFound(_)
             | Error::Disabled(_)

@@ -9,6 +9,7 @@
 pub mod error;
 
 pub mod config;
+pub mod connectors;
 
 pub mod gateway;
 pub mod pipeline;

@@ -195,6 +195,7 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
             providers.insert(name.clone(), Arc::new(p));
         }
     }
+    let connectors = load_connectors(&mut report, &dir, &raw.connectors);
     let mut models = BTreeMap::new();
     for (name, value) in &raw.models {
         if let Some(m) = report.entry::<RawModel>(&["models", name], value)
@@ -248,6 +249,7 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
             pipelines,
             budgets,
             daily_cost,
+            connectors,
         }),
         _ => {
             let mut errors = report.errors;
@@ -495,6 +497,7 @@ fn check_pipeline(
         }),
         None => Ok(pii.clone()),
     };
+    let context = check_context(r, name, p.context, raw);
     let mut models = vec![p.model];
     models.extend(p.fallbacks);
     Some(Pipeline {
@@ -519,6 +522,7 @@ fn check_pipeline(
         drift,
         window,
         pii: pii.ok()?,
+        context: context?,
         sink: sink.ok()?,
     })
 }
@@ -595,6 +599,78 @@ fn check_drift(
         );
     }
     DriftPolicy { mode, learn_events }
+}
+
+/// `[connectors.NAME]`, each checked on its own.
+fn load_connectors(
+    r: &mut Report<'_>,
+    dir: &Path,
+    raw: &BTreeMap<String, toml::Value>,
+) -> BTreeMap<String, crate::connectors::ConnectorConfig> {
+    use crate::connectors::{ConnectorConfig, RawConnector};
+    let mut out = BTreeMap::new();
+    for (name, value) in raw {
+        let Some(c) = r.entry::<RawConnector>(&["connectors", name], value) else {
+            continue;
+        };
+        match ConnectorConfig::load(name, c, dir) {
+            Ok(c) => {
+                out.insert(name.clone(), c);
+            }
+            Err(problems) => {
+                for (sub, message) in problems {
+                    let mut path = vec!["connectors".to_string(), name.clone()];
+                    path.extend(sub);
+                    r.push(path, message);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `[[pipelines.NAME.context]]`: each step against the declared connectors;
+/// names unique (the template reads `context.NAME`).
+fn check_context(
+    r: &mut Report<'_>,
+    name: &str,
+    steps: Vec<crate::connectors::RawContextStep>,
+    raw: &RawConfig,
+) -> Option<Vec<crate::connectors::ContextStep>> {
+    let kinds = crate::connectors::config::kinds(&raw.connectors);
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, step) in steps.into_iter().enumerate() {
+        let idx = i.to_string();
+        if out
+            .iter()
+            .any(|s: &crate::connectors::ContextStep| s.name == step.name)
+        {
+            r.at(
+                &["pipelines", name, "context", &idx, "name"],
+                format!("step `{}` is declared twice", step.name),
+            );
+            ok = false;
+            continue;
+        }
+        match crate::connectors::ContextStep::load(step, &kinds) {
+            Ok(s) => out.push(s),
+            Err(problems) => {
+                ok = false;
+                for (sub, message) in problems {
+                    let mut path = vec![
+                        "pipelines".to_string(),
+                        name.to_string(),
+                        "context".to_string(),
+                        idx.clone(),
+                    ];
+                    path.extend(sub);
+                    r.push(path, message);
+                }
+            }
+        }
+    }
+    ok.then_some(out)
 }
 
 /// Whether an object schema declares the path `pointer` (e.g. `/category`)

@@ -35,6 +35,8 @@ pub struct Config {
     pub budgets: Vec<BudgetRule>,
     /// `[alerts.daily_cost]` (defaults when absent).
     pub daily_cost: DailyCostRule,
+    /// `[connectors.NAME]`.
+    pub connectors: BTreeMap<String, crate::connectors::ConnectorConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -229,6 +231,8 @@ pub struct Pipeline {
     pub window: Vec<crate::prompt::window::WindowField>,
     /// `[pii]` with `[pipelines.NAME.pii]` applied: what ingest redacts.
     pub pii: Arc<crate::ingest::pii::PiiPolicy>,
+    /// `[[pipelines.NAME.context]]`, in order.
+    pub context: Vec<crate::connectors::ContextStep>,
     pub sink: SinkConfig,
 }
 

@@ -32,6 +32,9 @@ pub struct RawConfig {
     /// `[pii]`: detectors, custom patterns, the key sealing kept maps.
     #[serde(default)]
     pub pii: Option<toml::Value>,
+    /// `[connectors.NAME]`: systems context steps fetch from.
+    #[serde(default)]
+    pub connectors: BTreeMap<String, toml::Value>,
 }
 
 /// `[[budgets]]`: a spend limit per pipeline, tenant or in all, per UTC
@@ -254,6 +257,10 @@ pub struct RawPipeline {
     pub window: Vec<RawWindowField>,
     /// `[pipelines.NAME.pii]`: this pipeline's detectors and extra patterns.
     pub pii: Option<crate::ingest::pii::RawPipelinePii>,
+    /// `[[pipelines.NAME.context]]`: steps fetching context through
+    /// connectors before the prompt.
+    #[serde(default)]
+    pub context: Vec<crate::connectors::RawContextStep>,
     pub sink: RawSink,
 }
 

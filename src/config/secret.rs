@@ -15,6 +15,11 @@ pub enum SecretRef {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wrap a secret obtained at run time (an OAuth access token).
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

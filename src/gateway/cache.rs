@@ -16,34 +16,39 @@ pub struct Cached {
     pub model: String,
 }
 
-struct Entry {
-    value: Cached,
+struct Entry<V> {
+    value: V,
     expires: Instant,
     inserted: u64,
 }
 
-pub struct ResponseCache {
+/// Generic over what it holds: chat answers by default, connector
+/// responses too (`connectors/`).
+pub struct ResponseCache<V = Cached> {
     capacity: usize,
-    inner: Mutex<Inner>,
+    inner: Mutex<Inner<V>>,
 }
 
-#[derive(Default)]
-struct Inner {
-    entries: HashMap<String, Entry>,
+struct Inner<V> {
+    entries: HashMap<String, Entry<V>>,
     /// Insertion order, for eviction.
     order: BTreeMap<u64, String>,
     next: u64,
 }
 
-impl ResponseCache {
-    pub fn new(capacity: usize) -> ResponseCache {
+impl<V: Clone> ResponseCache<V> {
+    pub fn new(capacity: usize) -> ResponseCache<V> {
         ResponseCache {
             capacity: capacity.max(1),
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                entries: HashMap::new(),
+                order: BTreeMap::new(),
+                next: 0,
+            }),
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<Cached> {
+    pub fn get(&self, key: &str) -> Option<V> {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = inner.entries.get(key)?;
         if entry.expires > Instant::now() {
@@ -55,7 +60,7 @@ impl ResponseCache {
         None
     }
 
-    pub fn put(&self, key: String, value: Cached, ttl: Duration) {
+    pub fn put(&self, key: String, value: V, ttl: Duration) {
         let now = Instant::now();
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(old) = inner.entries.remove(&key) {

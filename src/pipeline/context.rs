@@ -43,6 +43,9 @@ pub struct Runtime {
     pub sink_breakers: SinkBreakers,
     /// The learned payload contract of each source, for drift detection.
     pub contracts: Contracts,
+    /// `[connectors.NAME]`: token caches, rate limits, response caches and
+    /// connections shared by every run's context steps.
+    pub connectors: crate::connectors::Connectors,
 }
 
 impl Runtime {
@@ -66,6 +69,8 @@ impl Runtime {
         let guards = Guards::from_config(&config, metrics.clone());
         let sink_breakers = SinkBreakers::from_config(&config, metrics.clone());
         let contracts = Contracts::new(store.clone(), metrics.clone());
+        let connectors =
+            crate::connectors::Connectors::build(&config.connectors).map_err(Error::Config)?;
         Ok(Arc::new(Runtime {
             config: Arc::new(config),
             store,
@@ -75,6 +80,7 @@ impl Runtime {
             guards,
             sink_breakers,
             contracts,
+            connectors,
             client,
             outbox_wake: Arc::new(Notify::new()),
             queue_wake: Arc::new(Notify::new()),

@@ -236,7 +236,7 @@ async fn execute_in(
     };
     let ingested = crate::ingest::ingest(&p, &input);
     rt.metrics.layer(&p.name, "ingest", t.elapsed());
-    let ingested = match ingested {
+    let mut ingested = match ingested {
         Ok(i) => i,
         Err(errors) => {
             // The input is not stored: it failed its contract and may hold
@@ -273,11 +273,31 @@ async fn execute_in(
         }),
     );
 
+    // Context steps (`connectors/`): fetched with the original input from
+    // declared systems, redacted with this run's placeholders.
+    let mut context = json!({});
+    if !p.context.is_empty() {
+        let t = Instant::now();
+        let gathered = rt
+            .connectors
+            .gather(&p.context, &input, &mut ingested.pii, deadline, &rt.metrics)
+            .await;
+        rt.metrics.layer(&p.name, "context", t.elapsed());
+        for step in gathered.records {
+            trail.push("context", step);
+        }
+        if let Some(e) = gathered.failed {
+            let e = Error::Context(e);
+            return fail(rt, &p, record, trail, Spent::default(), started, e).await;
+        }
+        context = gathered.context;
+    }
+
     // Layer 2: prompt, fitted to the first model's window when it declares
-    // context fields that may give way.
+    // fields that may give way.
     let t = Instant::now();
-    let (fitted, window) = fit_window(rt, &p, &ingested.redacted);
-    let rendered = p.prompt.render(&p.name, &fitted);
+    let (fitted, context, window) = fit_window(rt, &p, &ingested.redacted, context);
+    let rendered = p.prompt.render_with(&p.name, &fitted, &context);
     rt.metrics.layer(&p.name, "prompt", t.elapsed());
     let prompt = match rendered {
         Ok(r) => r,
@@ -475,24 +495,50 @@ fn finish(record: &mut RunRecord, spent: &Spent, started: Instant) -> u64 {
     latency_ms
 }
 
-/// The input the prompt is rendered from: cut by `[[pipelines.NAME.window]]`
-/// until the prompt, counted with the first model's tokenizer, fits its
-/// window minus the reserved output; with the audit report of the cuts.
-fn fit_window(rt: &Runtime, p: &Pipeline, input: &Value) -> (Value, Value) {
+/// The input and context the prompt is rendered from: cut by
+/// `[[pipelines.NAME.window]]` (pointers into the input, or into context
+/// steps' answers when they start with `/context/`) until the prompt,
+/// counted with the first model's tokenizer, fits its window minus the
+/// reserved output; with the audit report of the cuts.
+fn fit_window(rt: &Runtime, p: &Pipeline, input: &Value, context: Value) -> (Value, Value, Value) {
     let model = p.models.first().and_then(|m| rt.config.models.get(m));
     let (Some(model), false) = (model, p.window.is_empty()) else {
-        return (input.clone(), Value::Null);
+        return (input.clone(), context, Value::Null);
     };
     let budget = u64::from(model.context_window).saturating_sub(u64::from(p.max_output_tokens));
+    let fields: Vec<_> = p
+        .window
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            if !f.pointer.starts_with("/context/") {
+                f.pointer = format!("/input{}", f.pointer);
+            }
+            f
+        })
+        .collect();
+    let both = json!({"input": input, "context": context});
     let count = |v: &Value| {
         p.prompt
-            .render(&p.name, v)
+            .render_with(&p.name, &v["input"], &v["context"])
             .map(|r| model.tokenizer.count_messages(&r.messages))
     };
-    match crate::prompt::window::fit(&p.window, input, budget, count) {
-        Ok(f) => (f.input, f.report.unwrap_or(Value::Null)),
+    match crate::prompt::window::fit(&fields, &both, budget, count) {
+        Ok(f) => {
+            let mut fitted = f.input;
+            let mut report = f.report.unwrap_or(Value::Null);
+            // Report pointers as declared.
+            if let Some(cuts) = report["cut"].as_array_mut() {
+                for c in cuts {
+                    if let Some(p) = c["pointer"].as_str().and_then(|p| p.strip_prefix("/input")) {
+                        c["pointer"] = json!(p);
+                    }
+                }
+            }
+            (fitted["input"].take(), fitted["context"].take(), report)
+        }
         // The render fails again right after, with its own error.
-        Err(_) => (input.clone(), Value::Null),
+        Err(_) => (input.clone(), both["context"].clone(), Value::Null),
     }
 }
 

@@ -16,7 +16,19 @@ pub struct RenderedPrompt {
 impl PromptTemplate {
     /// Render with `input` (already validated and redacted).
     pub fn render(&self, pipeline: &str, input: &Value) -> Result<RenderedPrompt, String> {
-        let ctx = json!({ "input": input, "pipeline": pipeline });
+        self.render_with(pipeline, input, &json!({}))
+    }
+
+    /// Render with `input` and the pipeline's fetched `context` (each
+    /// step's redacted answer by step name; `null` for a failed optional
+    /// step), both already redacted.
+    pub fn render_with(
+        &self,
+        pipeline: &str,
+        input: &Value,
+        context: &Value,
+    ) -> Result<RenderedPrompt, String> {
+        let ctx = json!({ "input": input, "pipeline": pipeline, "context": context });
         let render = |name: &str| -> Result<String, String> {
             let tmpl = self.env.get_template(name).map_err(|e| e.to_string())?;
             tmpl.render(&ctx).map_err(|e| {
@@ -59,6 +71,20 @@ mod tests {
         assert_eq!(a.messages[1].content, "Ticket 7: <untrusted>hi</untrusted>");
         let c = t.render("p", &json!({"id": 8, "body": "hi"})).unwrap();
         assert_ne!(a.sha256, c.sha256);
+    }
+
+    #[test]
+    fn context_is_rendered_beside_the_input() {
+        let (_f, t) = template(
+            "{{ input.id }} {% if context.company %}{{ context.company.name }}{% else %}unknown{% endif %}",
+        );
+        let ctx = json!({"company": {"name": "Acme"}});
+        let r = t.render_with("p", &json!({"id": 7}), &ctx).unwrap();
+        assert_eq!(r.messages[1].content, "7 Acme");
+        let r = t
+            .render_with("p", &json!({"id": 7}), &json!({"company": null}))
+            .unwrap();
+        assert_eq!(r.messages[1].content, "7 unknown");
     }
 
     #[test]

@@ -64,6 +64,17 @@ struct GuardLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectorLabels {
+    connector: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectorNameLabels {
+    connector: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TransitionLabels {
     model: String,
     state: String,
@@ -97,6 +108,8 @@ pub struct Metrics {
     rate_limit_wait_seconds: Family<GuardLabels, Counter<f64, std::sync::atomic::AtomicU64>>,
     rate_limit_refusals: Family<GuardLabels, Counter>,
     retry_budget_denied: Family<GuardLabels, Counter>,
+    connector_calls: Family<ConnectorLabels, Counter>,
+    connector_seconds: Family<ConnectorNameLabels, Histogram, fn() -> Histogram>,
 }
 
 impl Default for Metrics {
@@ -238,8 +251,25 @@ impl Metrics {
             "Retries refused because the model's retry budget was spent",
             retry_budget_denied.clone(),
         );
+        let connector_calls = Family::<ConnectorLabels, Counter>::default();
+        registry.register(
+            "connector_calls",
+            "Context steps by connector and outcome (ok, cache_hit, or the failure kind)",
+            connector_calls.clone(),
+        );
+        let connector_seconds =
+            Family::<ConnectorNameLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                layer_histogram,
+            );
+        registry.register(
+            "connector_duration_seconds",
+            "Time a context step took, pages and retries included",
+            connector_seconds.clone(),
+        );
         Metrics {
             registry,
+            connector_calls,
+            connector_seconds,
             budget_refusals,
             budget_spent,
             budget_reserved,
@@ -344,6 +374,21 @@ impl Metrics {
                 model: model.into(),
             })
             .inc_by(cost_micros);
+    }
+
+    /// One context step through `connector`.
+    pub fn connector_call(&self, connector: &str, outcome: &str, took: Duration) {
+        self.connector_calls
+            .get_or_create(&ConnectorLabels {
+                connector: connector.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+        self.connector_seconds
+            .get_or_create(&ConnectorNameLabels {
+                connector: connector.into(),
+            })
+            .observe(took.as_secs_f64());
     }
 
     pub fn provider_call(&self, model: &str, outcome: &str) {

@@ -24,7 +24,7 @@
 mod breaker;
 mod clock;
 mod config;
-mod rate_limit;
+pub(crate) mod rate_limit;
 mod retry_budget;
 mod window;
 

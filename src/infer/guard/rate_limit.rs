@@ -25,7 +25,7 @@ const HEADROOM: Duration = Duration::from_secs(1);
 
 /// Why a reservation was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Shortfall {
+pub(crate) enum Shortfall {
     /// The slot is `wait` away, past the deadline.
     Wait(Duration),
     /// The call needs more tokens than one minute's limit: never possible.
@@ -65,13 +65,13 @@ impl Gcra {
 
 /// The requests and tokens limits of one model.
 #[derive(Debug, Clone)]
-pub(super) struct RateLimiter {
+pub(crate) struct RateLimiter {
     requests: Option<Gcra>,
     tokens: Option<Gcra>,
 }
 
 impl RateLimiter {
-    pub(super) fn new(cfg: RateLimitConfig, now: Instant) -> RateLimiter {
+    pub(crate) fn new(cfg: RateLimitConfig, now: Instant) -> RateLimiter {
         RateLimiter {
             requests: cfg.requests_per_minute.map(|l| Gcra::new(l, now)),
             tokens: cfg.tokens_per_minute.map(|l| Gcra::new(l, now)),
@@ -81,7 +81,7 @@ impl RateLimiter {
     /// Reserve one request of `tokens` tokens: the wait before it may be
     /// sent, or why not. Refused when the wait would end after `deadline`;
     /// nothing is reserved then.
-    pub(super) fn reserve(
+    pub(crate) fn reserve(
         &mut self,
         now: Instant,
         tokens: u64,

@@ -57,10 +57,11 @@ fn quote(name: &str) -> String {
 
 const IDENT_RULE: &str = "letters, digits and `_`, not starting with a digit, at most 63 bytes";
 
-/// Parse the connection URL (or key=value string) behind the secret.
-/// Messages never hold the value.
-fn connect_config(raw: &RawSink, dir: &Path) -> Result<tokio_postgres::Config, String> {
-    let secret = SecretRef::parse_required(&raw.url, dir)
+/// Parse the connection URL (or key=value string) behind the secret
+/// reference `url`. Messages never hold the value. Shared with the
+/// PostgreSQL connector (`connectors/postgres/`).
+pub fn connect_config(url: &str, dir: &Path) -> Result<tokio_postgres::Config, String> {
+    let secret = SecretRef::parse_required(url, dir)
         .map_err(|e| format!("{e} (the connection URL holds credentials)"))?
         .resolve()?;
     let mut config = tokio_postgres::Config::from_str(secret.expose()).map_err(|e| {
@@ -102,7 +103,9 @@ impl PostgresSinkConfig {
         let mut err = |path: &[&str], msg: String| {
             errors.push((path.iter().map(|s| s.to_string()).collect(), msg))
         };
-        let connect = connect_config(raw, dir).map_err(|e| err(&["url"], e)).ok();
+        let connect = connect_config(&raw.url, dir)
+            .map_err(|e| err(&["url"], e))
+            .ok();
         let table = match raw.table.as_deref() {
             None => {
                 err(

@@ -6,7 +6,7 @@
 mod config;
 mod sink;
 
-pub use config::{PostgresSinkConfig, is_identifier};
+pub use config::{PostgresSinkConfig, connect_config, is_identifier};
 pub use sink::{PostgresSink, classify};
 
 #[cfg(test)]

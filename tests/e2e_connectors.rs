@@ -569,6 +569,26 @@ fn postgres_context_step_is_read_only_and_row_limited() {
         vec![json!({"last_value": 1, "is_called": false})]
     );
 
+    // The step's answers have a contract: learned from the first run
+    // (learn_events = 1 here), then a column whose type changed upstream is
+    // drift on that source.
+    drop(server);
+    ws.append("[pipelines.triage.drift]\nlearn_events = 1\n");
+    let server = server_with_env(&ws.config(), &[("CRM_DB_URL", &pg.url())]);
+    pg.execute("ALTER TABLE deals ALTER COLUMN amount TYPE text USING amount::text");
+    let (status, body) = run(&server, &ticket("T-2", "I was charged twice"));
+    assert_eq!(status, 200, "observe mode: the run goes on: {body}");
+    let drift = get_json(&format!("{}/v1/admin/drift", server.url));
+    let rows = drift["drift"].as_array().unwrap();
+    assert!(
+        rows.iter().any(|d| d["source"] == "triage.context.deals"
+            && d["kind"] == "retyped"
+            && d["path"] == "/*/amount"
+            && d["was"] == "number"
+            && d["now"] == "string"),
+        "{drift}"
+    );
+
     // A write statement is refused when the config loads, with its place.
     drop(server);
     ws.replace(

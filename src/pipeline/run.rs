@@ -291,6 +291,28 @@ async fn execute_in(
             return fail(rt, &p, record, trail, Spent::default(), started, e).await;
         }
         context = gathered.context;
+        // Each step's answers have a contract of their own.
+        let steps: Vec<(String, Value)> = context
+            .as_object()
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        for (step, answer) in steps.iter().filter(|(_, v)| !v.is_null()) {
+            let source = format!("{}.context.{step}", p.name);
+            match rt.contracts.check(&source, p.drift, answer, &run_id).await {
+                Ok(crate::ingest::drift::Checked::Drifted(changes)) => {
+                    trail.push(
+                        "context",
+                        json!({"step": step, "drift": {"changes": changes}}),
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    trail.push("context", json!({"step": step, "drift": e.to_string()}));
+                    record.status = "rejected".into();
+                    return fail(rt, &p, record, trail, Spent::default(), started, e).await;
+                }
+            }
+        }
     }
 
     // Layer 2: prompt, fitted to the first model's window when it declares

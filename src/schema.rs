@@ -48,7 +48,15 @@ impl JsonSchema {
     }
 
     pub fn compile(path: &Path, source: Value) -> Result<JsonSchema, String> {
-        let validator = jsonschema::validator_for(&source)
+        // JSON Schema 2020-12 unless the schema's `$schema` names another
+        // draft, and `format` asserted (2020-12 only annotates it by
+        // default), so `"format": "date-time"` rejects what is not one.
+        let mut options = jsonschema::options().should_validate_formats(true);
+        if source.get("$schema").is_none() {
+            options = options.with_draft(jsonschema::Draft::Draft202012);
+        }
+        let validator = options
+            .build(&source)
             .map_err(|e| format!("schema `{}` does not compile: {e}", path.display()))?;
         Ok(JsonSchema {
             path: path.to_path_buf(),

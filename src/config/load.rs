@@ -460,6 +460,16 @@ fn check_pipeline(
         },
         None => Some(None),
     };
+    let normalize = match &p.normalize {
+        Some(raw) => crate::ingest::normalize::Normalizer::load(raw).map_err(|problems| {
+            for (sub, message) in problems {
+                let mut path = vec!["pipelines".into(), name.into(), "normalize".into()];
+                path.extend(sub);
+                r.push(path, message);
+            }
+        }),
+        None => Ok(crate::ingest::normalize::Normalizer::default()),
+    };
     let mut models = vec![p.model];
     models.extend(p.fallbacks);
     Some(Pipeline {
@@ -481,6 +491,7 @@ fn check_pipeline(
         queue,
         limits,
         webhook: webhook?,
+        normalize: normalize.ok()?,
         sink: sink.ok()?,
     })
 }

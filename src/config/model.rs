@@ -222,6 +222,8 @@ pub struct Pipeline {
     pub limits: RunLimits,
     /// `[pipelines.NAME.webhook]`: verifies `POST /hooks/NAME` deliveries.
     pub webhook: Option<crate::ingest::webhook::Verifier>,
+    /// `[pipelines.NAME.normalize]` (strings cleaned everywhere when absent).
+    pub normalize: crate::ingest::normalize::Normalizer,
     pub sink: SinkConfig,
 }
 

@@ -242,6 +242,8 @@ pub struct RawPipeline {
     pub limits: RawLimits,
     /// How deliveries to `POST /hooks/NAME` are signed; none: no webhook trigger.
     pub webhook: Option<crate::ingest::webhook::RawWebhook>,
+    /// `[pipelines.NAME.normalize]`: per-field normalisation before validation.
+    pub normalize: Option<crate::ingest::normalize::RawNormalize>,
     pub sink: RawSink,
 }
 

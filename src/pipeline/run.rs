@@ -258,6 +258,7 @@ async fn execute_in(
             "input_sha256": ingested.input_sha256,
             "input": ingested.redacted,
             "redactions": ingested.pii.summary(),
+            "normalized": ingested.normalizations.iter().map(|n| n.to_json()).collect::<Vec<_>>(),
         }),
     );
 
@@ -334,7 +335,7 @@ async fn execute_in(
     let output = ingested.pii.restore(&redacted_output);
     let run_info = json!({"id": run_id, "pipeline": p.name, "model": model_name, "prompt_version": p.prompt.version});
     let key = idempotency::key(&p.name, &ingested.event_key, &redacted_output);
-    let body = p.sink.body(&input, &output, &run_info);
+    let body = p.sink.body(&ingested.normalized, &output, &run_info);
     trail.push(
         "act",
         json!({

@@ -103,6 +103,54 @@ mod tests {
     }
 
     #[test]
+    fn drafts_default_to_2020_12_and_formats_are_asserted() {
+        // `prefixItems` exists in 2020-12 only.
+        let schema = JsonSchema::compile(
+            Path::new("t.json"),
+            json!({"type": "array", "prefixItems": [{"type": "string", "format": "date-time"}]}),
+        )
+        .unwrap();
+        assert!(schema.is_valid(&json!(["2026-11-03T14:05:00Z"])));
+        let errs = schema.validate(&json!(["03/11/2026"]));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].pointer, "/0");
+        assert!(errs[0].message.contains("date-time"), "{errs:?}");
+        // A declared older draft is respected.
+        let draft7 = JsonSchema::compile(
+            Path::new("t.json"),
+            json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "array", "prefixItems": [{"type": "string"}]}),
+        )
+        .unwrap();
+        assert!(draft7.is_valid(&json!([1])));
+    }
+
+    #[test]
+    fn every_error_has_a_plain_message() {
+        let schema = JsonSchema::compile(
+            Path::new("t.json"),
+            json!({"type": "object", "properties": {
+                "id": {"type": "string", "pattern": "^T-[0-9]+$"},
+                "email": {"type": "string", "format": "email"},
+                "n": {"type": "integer", "minimum": 1}
+            }, "additionalProperties": false}),
+        )
+        .unwrap();
+        let errs = schema.validate(&json!({"id": "nope", "email": "x", "n": 0, "extra": 1}));
+        let mut got: Vec<(&str, &str)> = errs
+            .iter()
+            .map(|e| (e.pointer.as_str(), e.message.as_str()))
+            .collect();
+        got.sort();
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got[0].0, "", "{got:?}");
+        assert!(got[0].1.contains("extra"), "{got:?}");
+        assert_eq!(got[1], ("/email", "\"x\" is not a \"email\""));
+        assert_eq!(got[2].0, "/id");
+        assert!(got[2].1.contains("does not match"), "{got:?}");
+        assert_eq!(got[3], ("/n", "0 is less than the minimum of 1"));
+    }
+
+    #[test]
     fn bad_schema_does_not_compile() {
         assert!(JsonSchema::compile(Path::new("t.json"), json!({"type": 12})).is_err());
     }

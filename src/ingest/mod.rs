@@ -19,7 +19,7 @@ pub struct Ingested {
     pub redacted: Value,
     /// Placeholder → original value, kept in memory for re-association only.
     pub pii: PiiMap,
-    /// Hash of the canonical original input (identifies the event).
+    /// Hash of the canonical normalised input (identifies the event).
     pub input_sha256: String,
     /// The normalised input, PII included: what the sink's `/input/...`
     /// fields read. Never stored or audited.
@@ -75,7 +75,7 @@ pub fn ingest(pipeline: &Pipeline, input: &Value) -> Result<Ingested, Vec<FieldE
     Ok(Ingested {
         redacted,
         pii,
-        normalized: normalized.clone(),
+        normalized,
         normalizations,
         input_sha256,
         event_id,

@@ -108,9 +108,9 @@ fn parse_text(s: &str, rule: &DateRule) -> Result<String, String> {
     }
     let b = s.as_bytes();
     let lead = b.iter().take_while(|c| c.is_ascii_digit()).count();
-    let parsed = if lead == 4 && b.get(4) == Some(&b'-') && iso_shape(b) {
-        iso(s, rule)
-    } else if lead == 8 && matches!(b.get(8), None | Some(b'T' | b't')) {
+    let extended = lead == 4 && b.get(4) == Some(&b'-') && iso_shape(b);
+    let basic = lead == 8 && matches!(b.get(8), None | Some(b'T' | b't'));
+    let parsed = if extended || basic {
         iso(s, rule)
     } else if lead > 0 && matches!(b.get(lead), Some(b'/' | b'.' | b'-')) {
         numeric(s, rule)
@@ -158,8 +158,8 @@ fn unix(f: f64, unit: Unix, shown: &str) -> Result<String, String> {
         Unix::Auto => f.abs() >= 1e11,
     };
     let total_ms = if millis { f } else { f * 1000.0 };
-    // Years 0000–9999 only.
-    if !total_ms.is_finite() || total_ms.abs() > 253_402_300_800_000.0 * 1.0 {
+    // Years 0000–9999 only (format_utc refuses the rest of this range).
+    if !total_ms.is_finite() || total_ms.abs() >= 253_402_300_800_000.0 {
         return Err(format!("`{shown}` is out of range as a Unix time"));
     }
     let ms = total_ms.round() as i64;

@@ -73,7 +73,7 @@ pub struct RawRule {
 
 /// The canonical form of null, empty and missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Empty {
+enum Blank {
     Null,
     Missing,
     EmptyString,
@@ -102,7 +102,7 @@ struct Field {
     declared: String,
     pattern: Vec<Seg>,
     rule: Rule,
-    empty: Option<Empty>,
+    empty: Option<Blank>,
 }
 
 /// A pipeline's compiled normalisation.
@@ -238,9 +238,9 @@ impl Field {
         };
         if blank && let Some(empty) = self.empty {
             let canonical = match empty {
-                Empty::Null => Some(Value::Null),
-                Empty::Missing => None,
-                Empty::EmptyString => Some(Value::String(String::new())),
+                Blank::Null => Some(Value::Null),
+                Blank::Missing => None,
+                Blank::EmptyString => Some(Value::String(String::new())),
             };
             return Ok(match (current, canonical) {
                 (None, None) => Action::Keep,
@@ -276,12 +276,12 @@ impl Field {
 fn load_rule(
     raw: &RawRule,
     problem: &mut dyn FnMut(&str, String),
-) -> Option<(Rule, Option<Empty>)> {
+) -> Option<(Rule, Option<Blank>)> {
     let empty = match raw.empty.as_deref() {
         None => None,
-        Some("null") => Some(Empty::Null),
-        Some("missing") => Some(Empty::Missing),
-        Some("empty") => Some(Empty::EmptyString),
+        Some("null") => Some(Blank::Null),
+        Some("missing") => Some(Blank::Missing),
+        Some("empty") => Some(Blank::EmptyString),
         Some(other) => {
             problem(
                 "empty",

@@ -204,6 +204,20 @@ fn a_background_run_with_a_bad_date_is_dead_lettered_at_ingest() {
         v["queue"]["attempts"], 1,
         "data errors are not retried: {v}"
     );
+    // The reason: which pointer failed which rule (never the value).
+    let ingest = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["layer"] == "ingest")
+        .unwrap_or_else(|| panic!("no ingest record: {v}"))["record"]
+        .clone();
+    assert_eq!(
+        ingest["errors"],
+        json!([{"pointer": "/created_at", "schema_path": "normalize:/created_at"}]),
+        "{v}"
+    );
+    assert!(!v.to_string().contains("02/30/2026"), "{v}");
     let dlq = get_json(&format!("{}/v1/admin/dlq", st.server.url));
     let entry = dlq["dead"]
         .as_array()

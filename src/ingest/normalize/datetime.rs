@@ -281,19 +281,47 @@ fn numeric(s: &str, rule: &DateRule) -> Result<String, String> {
 }
 
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+const DAY_NAMES: [&str; 7] = [
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+];
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
+const MONTH_NAMES: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The index of `word` as an abbreviation or a full name (any case).
+fn name_index(word: &str, short: &[&str], long: &[&str]) -> Option<usize> {
+    short
+        .iter()
+        .position(|d| d.eq_ignore_ascii_case(word))
+        .or_else(|| long.iter().position(|d| d.eq_ignore_ascii_case(word)))
+}
 
 fn rfc2822(s: &str, rule: &DateRule) -> Result<String, String> {
     let bad = || String::new();
     let mut c = Cursor::new(s);
     let weekday = if c.peek().is_some_and(|b| b.is_ascii_alphabetic()) {
         let name = c.word();
-        let idx = DAYS
-            .iter()
-            .position(|d| d.eq_ignore_ascii_case(name))
-            .ok_or_else(bad)?;
+        let idx = name_index(name, &DAYS, &DAY_NAMES).ok_or_else(bad)?;
         if !c.eat(b',') {
             return Err(bad());
         }
@@ -305,11 +333,7 @@ fn rfc2822(s: &str, rule: &DateRule) -> Result<String, String> {
     let day = c.digits(1, 2).ok_or_else(bad)?;
     c.spaces();
     let name = c.word();
-    let month = MONTHS
-        .iter()
-        .position(|m| m.eq_ignore_ascii_case(name))
-        .ok_or_else(bad)? as u32
-        + 1;
+    let month = name_index(name, &MONTHS, &MONTH_NAMES).ok_or_else(bad)? as u32 + 1;
     c.spaces();
     let start = c.pos;
     let year = c.digits(2, 4).ok_or_else(bad)?;
@@ -345,6 +369,10 @@ fn rfc2822(s: &str, rule: &DateRule) -> Result<String, String> {
         c.zone(true).ok_or_else(bad)?
     };
     c.spaces();
+    // A trailing comment such as `(UTC)` or `(CET)` says nothing more.
+    if c.peek() == Some(b'(') && s.ends_with(')') {
+        c.pos = c.b.len();
+    }
     if !c.at_end() {
         return Err(bad());
     }
@@ -576,6 +604,18 @@ mod tests {
                 "2026-11-03T14:05:00Z",
             ),
             (&berlin, json!("3 Nov 2026"), "2026-11-02T23:00:00Z"),
+            (
+                &utc,
+                json!("Tue, 3 Nov 2026 14:05:00 +0000 (UTC)"),
+                "2026-11-03T14:05:00Z",
+            ),
+            (
+                &utc,
+                json!("Tuesday, 3 November 2026 14:05 +01:00"),
+                "2026-11-03T13:05:00Z",
+            ),
+            (&utc, json!("2026-12-31T23:59:60Z"), "2027-01-01T00:00:00Z"),
+            (&utc, json!(-1), "1969-12-31T23:59:59Z"),
             // Numeric with a declared order
             (&dmy, json!("03/11/2026"), "2026-11-03T00:00:00Z"),
             (&dmy, json!("3.11.2026 14:05"), "2026-11-03T14:05:00Z"),

@@ -331,4 +331,21 @@ text = "some"
     ] {
         assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
     }
+
+    // Valid rules on a pointer the input schema does not declare.
+    let ws = Workspace::triage("http://127.0.0.1:9", "http://127.0.0.1:9/sink");
+    ws.append("[pipelines.triage.normalize.fields]\n\"/creatd_at\" = { kind = \"datetime\" }\n\"/items/*/n\" = { kind = \"number\" }\n");
+    let out = seam(&["check", "--config", &ws.config_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "{}:{}: pipelines.triage.normalize.fields./creatd_at: `/creatd_at` is not a property declared by the input schema",
+        ws.config_str(),
+        base + 3
+    );
+    assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
+    assert!(
+        !err.contains("/items/*/n"),
+        "wildcards are not checked: {err}"
+    );
 }

@@ -470,6 +470,18 @@ fn check_pipeline(
         }),
         None => Ok(crate::ingest::normalize::Normalizer::default()),
     };
+    // A misspelt pointer would silently normalise nothing.
+    if let (Ok(_), Some(schema), Some(raw)) = (&normalize, &input_schema, &p.normalize) {
+        for ptr in raw.fields.keys() {
+            let literal = !ptr.contains('*') && !ptr.contains('~');
+            if literal && !schema_declares(&schema.source, ptr) {
+                r.at(
+                    &["pipelines", name, "normalize", "fields", ptr],
+                    format!("`{ptr}` is not a property declared by the input schema"),
+                );
+            }
+        }
+    }
     let mut models = vec![p.model];
     models.extend(p.fallbacks);
     Some(Pipeline {

@@ -223,7 +223,11 @@ async fn execute_in(
 
     // Layer 1: ingest.
     let t = Instant::now();
-    let ingested = crate::ingest::ingest(&p, &input);
+    let ingested = if opts.replay_of.is_some() {
+        crate::ingest::ingest_replayed(&p, &input)
+    } else {
+        crate::ingest::ingest(&p, &input)
+    };
     rt.metrics.layer(&p.name, "ingest", t.elapsed());
     let ingested = match ingested {
         Ok(i) => i,

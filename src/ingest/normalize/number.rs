@@ -220,7 +220,7 @@ fn strip_currency(s: &str) -> &str {
         }
     }
     let is_code = |w: &str| w.len() == 3 && w.bytes().all(|b| b.is_ascii_uppercase());
-    if s.len() > 3 && is_code(&s[..3]) && s.is_char_boundary(3) {
+    if s.len() > 3 && s.is_char_boundary(3) && is_code(&s[..3]) {
         s = s[3..].trim_start();
     }
     if s.len() > 3 && s.is_char_boundary(s.len() - 3) && is_code(&s[s.len() - 3..]) {
@@ -290,6 +290,9 @@ mod tests {
             ("in", true, false, json!("₹12,34,567"), json!(1_234_567)),
             ("en", false, true, json!("12.5%"), json!(0.125)),
             ("de", false, true, json!("7 %"), json!(0.07)),
+            ("de", true, false, json!("12€"), json!(12)),
+            ("de", true, false, json!("€12"), json!(12)),
+            ("en", true, false, json!("12 USD"), json!(12)),
         ];
         for (locale, currency, percent, input, want) in cases {
             let got = normalize(input, &rule(locale, *currency, *percent));
@@ -338,6 +341,9 @@ mod tests {
                 "an empty string is not a number",
             ),
             ("en", false, false, json!("twelve"), "`t` is not a digit"),
+            ("de", false, false, json!("12€"), "`€` is not a digit"),
+            ("de", false, false, json!("1€2€"), "`€` is not a digit"),
+            ("en", true, false, json!("USD"), "`U` is not a digit"),
             ("en", false, false, json!([1]), "not an array"),
         ];
         for (locale, currency, percent, input, want) in cases {

@@ -102,6 +102,18 @@ fn normalised_fields_reach_the_sink_and_bad_values_are_422_with_their_pointer() 
         ]
     );
     assert!(!ingest.to_string().contains("03.11.2026"), "{ingest}");
+    // The model saw the canonical text (trimmed, the bell gone).
+    let prompt = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["layer"] == "prompt")
+        .unwrap()["record"]["messages"]
+        .to_string();
+    assert!(
+        prompt.contains("Subject: <untrusted>Charged twice</untrusted>"),
+        "{prompt}"
+    );
 
     // A date that does not exist, and a schema error: both reported, each
     // once, with its pointer and a plain message.

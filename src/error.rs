@@ -70,7 +70,7 @@ pub enum Error {
     PipelineNotFound(String),
     #[error("run `{0}` not found")]
     RunNotFound(String),
-    #[error("input failed validation against the pipeline's input schema ({} error(s))", .0.len())]
+    #[error("input failed normalisation or validation against the pipeline's input schema ({} error(s))", .0.len())]
     InputInvalid(Vec<FieldError>),
     #[error("the payload no longer matches the learned contract of `{contract}`: {summary}")]
     ContractDrift { contract: String, summary: String },

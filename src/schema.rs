@@ -48,7 +48,15 @@ impl JsonSchema {
     }
 
     pub fn compile(path: &Path, source: Value) -> Result<JsonSchema, String> {
-        let validator = jsonschema::validator_for(&source)
+        // JSON Schema 2020-12 unless the schema's `$schema` names another
+        // draft, and `format` asserted (2020-12 only annotates it by
+        // default), so `"format": "date-time"` rejects what is not one.
+        let mut options = jsonschema::options().should_validate_formats(true);
+        if source.get("$schema").is_none() {
+            options = options.with_draft(jsonschema::Draft::Draft202012);
+        }
+        let validator = options
+            .build(&source)
             .map_err(|e| format!("schema `{}` does not compile: {e}", path.display()))?;
         Ok(JsonSchema {
             path: path.to_path_buf(),
@@ -59,8 +67,26 @@ impl JsonSchema {
 
     /// Every violation, each with its JSON pointer.
     pub fn validate(&self, value: &Value) -> Vec<FieldError> {
+        self.errors(value, true)
+    }
+
+    /// Every violation except `format`: for a replay's redacted input,
+    /// whose placeholders (`<EMAIL_1>`) stand for values that met their
+    /// format when the run was first made.
+    pub fn validate_except_formats(&self, value: &Value) -> Vec<FieldError> {
+        self.errors(value, false)
+    }
+
+    fn errors(&self, value: &Value, formats: bool) -> Vec<FieldError> {
         self.validator
             .iter_errors(value)
+            .filter(|e| {
+                formats
+                    || !matches!(
+                        e.kind(),
+                        jsonschema::error::ValidationErrorKind::Format { .. }
+                    )
+            })
             .map(|e| FieldError {
                 pointer: e.instance_path().to_string(),
                 schema_path: e.schema_path().to_string(),
@@ -92,6 +118,61 @@ mod tests {
         assert!(pointers.contains(&"/c/1"), "{errs:?}");
         assert!(pointers.contains(&""), "missing b at the root: {errs:?}");
         assert!(schema.is_valid(&json!({"a": "x", "b": 0})));
+    }
+
+    #[test]
+    fn drafts_default_to_2020_12_and_formats_are_asserted() {
+        // `prefixItems` exists in 2020-12 only.
+        let schema = JsonSchema::compile(
+            Path::new("t.json"),
+            json!({"type": "array", "prefixItems": [{"type": "string", "format": "date-time"}]}),
+        )
+        .unwrap();
+        assert!(schema.is_valid(&json!(["2026-11-03T14:05:00Z"])));
+        let errs = schema.validate(&json!(["03/11/2026"]));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].pointer, "/0");
+        assert!(errs[0].message.contains("date-time"), "{errs:?}");
+        // A declared older draft is respected.
+        let draft7 = JsonSchema::compile(
+            Path::new("t.json"),
+            json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "array", "prefixItems": [{"type": "string"}]}),
+        )
+        .unwrap();
+        assert!(draft7.is_valid(&json!([1])));
+        // A replay's placeholders are not held to their format.
+        assert!(
+            schema
+                .validate_except_formats(&json!(["<DATE_1>"]))
+                .is_empty()
+        );
+        assert_eq!(schema.validate_except_formats(&json!([1])).len(), 1);
+    }
+
+    #[test]
+    fn every_error_has_a_plain_message() {
+        let schema = JsonSchema::compile(
+            Path::new("t.json"),
+            json!({"type": "object", "properties": {
+                "id": {"type": "string", "pattern": "^T-[0-9]+$"},
+                "email": {"type": "string", "format": "email"},
+                "n": {"type": "integer", "minimum": 1}
+            }, "additionalProperties": false}),
+        )
+        .unwrap();
+        let errs = schema.validate(&json!({"id": "nope", "email": "x", "n": 0, "extra": 1}));
+        let mut got: Vec<(&str, &str)> = errs
+            .iter()
+            .map(|e| (e.pointer.as_str(), e.message.as_str()))
+            .collect();
+        got.sort();
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got[0].0, "", "{got:?}");
+        assert!(got[0].1.contains("extra"), "{got:?}");
+        assert_eq!(got[1], ("/email", "\"x\" is not a \"email\""));
+        assert_eq!(got[2].0, "/id");
+        assert!(got[2].1.contains("does not match"), "{got:?}");
+        assert_eq!(got[3], ("/n", "0 is less than the minimum of 1"));
     }
 
     #[test]

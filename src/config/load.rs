@@ -498,6 +498,28 @@ fn check_pipeline(
         None => Ok(pii.clone()),
     };
     let context = check_context(r, name, p.context, raw);
+    let normalize = match &p.normalize {
+        Some(raw) => crate::ingest::normalize::Normalizer::load(raw).map_err(|problems| {
+            for (sub, message) in problems {
+                let mut path = vec!["pipelines".into(), name.into(), "normalize".into()];
+                path.extend(sub);
+                r.push(path, message);
+            }
+        }),
+        None => Ok(crate::ingest::normalize::Normalizer::default()),
+    };
+    // A misspelt pointer would silently normalise nothing.
+    if let (Ok(_), Some(schema), Some(raw)) = (&normalize, &input_schema, &p.normalize) {
+        for ptr in raw.fields.keys() {
+            let literal = !ptr.contains('*') && !ptr.contains('~');
+            if literal && !schema_declares(&schema.source, ptr) {
+                r.at(
+                    &["pipelines", name, "normalize", "fields", ptr],
+                    format!("`{ptr}` is not a property declared by the input schema"),
+                );
+            }
+        }
+    }
     let mut models = vec![p.model];
     models.extend(p.fallbacks);
     Some(Pipeline {
@@ -523,6 +545,7 @@ fn check_pipeline(
         window,
         pii: pii.ok()?,
         context: context?,
+        normalize: normalize.ok()?,
         sink: sink.ok()?,
     })
 }

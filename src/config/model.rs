@@ -233,6 +233,8 @@ pub struct Pipeline {
     pub pii: Arc<crate::ingest::pii::PiiPolicy>,
     /// `[[pipelines.NAME.context]]`, in order.
     pub context: Vec<crate::connectors::ContextStep>,
+    /// `[pipelines.NAME.normalize]` (strings cleaned everywhere when absent).
+    pub normalize: crate::ingest::normalize::Normalizer,
     pub sink: SinkConfig,
 }
 

@@ -261,6 +261,8 @@ pub struct RawPipeline {
     /// connectors before the prompt.
     #[serde(default)]
     pub context: Vec<crate::connectors::RawContextStep>,
+    /// `[pipelines.NAME.normalize]`: per-field normalisation before validation.
+    pub normalize: Option<crate::ingest::normalize::RawNormalize>,
     pub sink: RawSink,
 }
 

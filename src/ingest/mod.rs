@@ -1,7 +1,8 @@
-//! Layer 1: validate the event against the input schema and redact PII
-//! before anything downstream sees it.
+//! Layer 1: normalise the event's declared fields, validate it against the
+//! input schema and redact PII before anything downstream sees it.
 
 pub mod drift;
+pub mod normalize;
 pub mod pii;
 pub mod webhook;
 
@@ -19,8 +20,13 @@ pub struct Ingested {
     pub redacted: Value,
     /// Placeholder → original value, kept in memory for re-association only.
     pub pii: PiiMap,
-    /// Hash of the canonical original input (identifies the event).
+    /// Hash of the canonical normalised input (identifies the event).
     pub input_sha256: String,
+    /// The normalised input, PII included: what the sink's `/input/...`
+    /// fields read. Never stored or audited.
+    pub normalized: Value,
+    /// Where normalisation changed a value (pointers PII-redacted, no values).
+    pub normalizations: Vec<normalize::Normalized>,
     /// The event identity as stored and audited (PII redacted).
     pub event_id: String,
     /// SHA-256 of the raw event identity, for idempotency keys: distinct
@@ -28,10 +34,39 @@ pub struct Ingested {
     pub event_key: String,
 }
 
-/// Validate and redact. On failure every schema error is returned with its
-/// JSON pointer and nothing downstream runs.
+/// Normalise, validate and redact. On failure every normalisation and
+/// schema error is returned with its JSON pointer and nothing downstream
+/// runs.
 pub fn ingest(pipeline: &Pipeline, input: &Value) -> Result<Ingested, Vec<FieldError>> {
-    let errors = pipeline.input_schema.validate(input);
+    ingest_with(pipeline, input, true)
+}
+
+/// [`ingest`] for a replay of a stored run's redacted input: its
+/// placeholders are not held to the schema's `format`s.
+pub fn ingest_replayed(pipeline: &Pipeline, input: &Value) -> Result<Ingested, Vec<FieldError>> {
+    ingest_with(pipeline, input, false)
+}
+
+fn ingest_with(
+    pipeline: &Pipeline,
+    input: &Value,
+    formats: bool,
+) -> Result<Ingested, Vec<FieldError>> {
+    let (normalized, normalizations, mut errors) = pipeline.normalize.apply(input);
+    let input = &normalized;
+    // A value that could not be normalised fails its schema for the same
+    // reason: report it once.
+    let schema_errors = if formats {
+        pipeline.input_schema.validate(input)
+    } else {
+        pipeline.input_schema.validate_except_formats(input)
+    };
+    let bad: Vec<String> = errors.iter().map(|e| e.pointer.clone()).collect();
+    errors.extend(
+        schema_errors
+            .into_iter()
+            .filter(|e| !bad.contains(&e.pointer)),
+    );
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -49,9 +84,18 @@ pub fn ingest(pipeline: &Pipeline, input: &Value) -> Result<Ingested, Vec<FieldE
     let event_key = crate::canonical::sha256_hex(&event_id);
     // The event id is stored and audited: it must not carry PII either.
     let event_id = pii.redact_text(&event_id);
+    let normalizations = normalizations
+        .into_iter()
+        .map(|n| normalize::Normalized {
+            pointer: pii.redact_text(&n.pointer),
+            kind: n.kind,
+        })
+        .collect();
     Ok(Ingested {
         redacted,
         pii,
+        normalized,
+        normalizations,
         input_sha256,
         event_id,
         event_key,

@@ -25,14 +25,24 @@ pub(super) async fn one(
     run_id: Option<String>,
 ) -> (bool, Value) {
     // Bytes, not text: a line that is not UTF-8 is an error result, not the end of the batch.
-    let input: Value = match serde_json::from_slice(&line) {
+    let parsed = crate::ingest::normalize::utf8::check(&line)
+        .map_err(|e| {
+            format!(
+                "line {line_no} is not valid UTF-8: byte 0x{:02X} at column {}",
+                e.byte, e.column
+            )
+        })
+        .and_then(|()| {
+            serde_json::from_slice(&line).map_err(|e| format!("line {line_no} is not JSON: {e}"))
+        });
+    let input: Value = match parsed {
         Ok(v) => v,
-        Err(e) => {
+        Err(message) => {
             return (
                 false,
                 json!({
                     "line": line_no,
-                    "error": {"type": "invalid_request", "class": "client", "message": format!("line {line_no} is not JSON: {e}"), "run_id": null}
+                    "error": {"type": "invalid_request", "class": "client", "message": message, "run_id": null}
                 }),
             );
         }

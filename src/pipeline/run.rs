@@ -234,7 +234,11 @@ async fn execute_in(
             return fail(rt, &p, record, trail, Spent::default(), started, e).await;
         }
     };
-    let ingested = crate::ingest::ingest(&p, &input);
+    let ingested = if opts.replay_of.is_some() {
+        crate::ingest::ingest_replayed(&p, &input)
+    } else {
+        crate::ingest::ingest(&p, &input)
+    };
     rt.metrics.layer(&p.name, "ingest", t.elapsed());
     let mut ingested = match ingested {
         Ok(i) => i,
@@ -270,6 +274,7 @@ async fn execute_in(
             "input": ingested.redacted,
             "redactions": ingested.pii.summary(),
             "drift": drift,
+            "normalized": ingested.normalizations.iter().map(|n| n.to_json()).collect::<Vec<_>>(),
         }),
     );
 
@@ -402,7 +407,7 @@ async fn execute_in(
     let output = ingested.pii.restore(&redacted_output);
     let run_info = json!({"id": run_id, "pipeline": p.name, "model": model_name, "prompt_version": p.prompt.version});
     let key = idempotency::key(&p.name, &ingested.event_key, &redacted_output);
-    let body = p.sink.body(&input, &output, &run_info);
+    let body = p.sink.body(&ingested.normalized, &output, &run_info);
     trail.push(
         "act",
         json!({

@@ -44,6 +44,8 @@ pub async fn receive(
             return Err(Error::from(e).into());
         }
     };
+    crate::ingest::normalize::utf8::check(&body)
+        .map_err(|e| Error::BadRequest(format!("the delivery is {e}")))?;
     let input: Value = serde_json::from_slice(&body).map_err(|e| {
         Error::BadRequest(format!(
             "the delivery is not JSON (line {}, column {}): {e}",

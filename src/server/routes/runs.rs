@@ -25,6 +25,8 @@ pub async fn create(
     if !rt.config.pipelines.contains_key(&name) {
         return Err(Error::PipelineNotFound(name).into());
     }
+    crate::ingest::normalize::utf8::check(&body)
+        .map_err(|e| Error::BadRequest(format!("body is {e}")))?;
     let input: Value = serde_json::from_slice(&body).map_err(|e| {
         Error::BadRequest(format!(
             "body is not JSON (line {}, column {}): {e}",

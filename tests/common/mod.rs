@@ -165,6 +165,37 @@ impl Workspace {
         Workspace { dir }
     }
 
+    /// A temp copy of `examples/NAME/` (its store left behind) with every
+    /// `http://127.0.0.1:8787` (the simulator, and the business system it
+    /// plays) pointed at `sim_url`.
+    pub fn example(name: &str, sim_url: &str) -> Workspace {
+        fn copy(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).unwrap();
+            for entry in std::fs::read_dir(from).unwrap() {
+                let entry = entry.unwrap();
+                let (src, dst) = (entry.path(), to.join(entry.file_name()));
+                if entry.file_name() == ".seam" {
+                    continue;
+                }
+                if src.is_dir() {
+                    copy(&src, &dst);
+                } else {
+                    std::fs::copy(&src, &dst).unwrap();
+                }
+            }
+        }
+        let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name);
+        let dir = tempfile::tempdir().unwrap();
+        copy(&example, dir.path());
+        let config = std::fs::read_to_string(dir.path().join("seam.toml"))
+            .unwrap()
+            .replace("http://127.0.0.1:8787", sim_url);
+        std::fs::write(dir.path().join("seam.toml"), config).unwrap();
+        Workspace { dir }
+    }
+
     /// Replace text in the config (it must be there).
     pub fn replace(&self, from: &str, to: &str) {
         let text = std::fs::read_to_string(self.config()).unwrap();

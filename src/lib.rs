@@ -31,6 +31,7 @@ pub mod server;
 pub mod simulate;
 
 pub mod canonical;
+pub mod civil;
 pub mod clock;
 pub mod schema;
 

@@ -311,16 +311,6 @@ fn with_context_template(ws: &Workspace) {
     std::fs::write(path, text).unwrap();
 }
 
-fn run(server: &Proc, body: &Value) -> (u16, Value) {
-    let resp = client()
-        .post(format!("{}/v1/pipelines/triage/runs", server.url))
-        .json(body)
-        .send()
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().unwrap())
-}
-
 fn layers(server: &Proc, run_id: &str) -> Vec<Value> {
     get_json(&format!("{}/v1/runs/{run_id}", server.url))["layers"]
         .as_array()
@@ -370,7 +360,7 @@ fn http_context_steps_reach_the_prompt() {
 
     // Run 1: every step fetches; the two OAuth steps (run at once) share
     // one token; the 503 is retried; both paginations follow every page.
-    let (status, body) = run(&server, &ticket("T-1", "I was charged twice"));
+    let (status, body) = run_triage(&server, &ticket("T-1", "I was charged twice"));
     assert_eq!(status, 200, "{body}");
     let l = layers(&server, body["run_id"].as_str().unwrap());
     let prompt = prompt_of(&l);
@@ -429,7 +419,7 @@ fn http_context_steps_reach_the_prompt() {
     // Run 2, at once: the token is reused; the plan comes from the cache;
     // the rate limit (1 a minute) has no slot before the deadline, so the
     // optional step is left null and the run still answers.
-    let (status, body) = run(&server, &ticket("T-2", "Charged twice again"));
+    let (status, body) = run_triage(&server, &ticket("T-2", "Charged twice again"));
     assert_eq!(status, 200, "{body}");
     let l = layers(&server, body["run_id"].as_str().unwrap());
     let steps = steps_of(&l);
@@ -456,7 +446,7 @@ fn http_context_steps_reach_the_prompt() {
     // Past 90 % of the token's life: a new token before the old expires,
     // so the API never sees an expired one.
     std::thread::sleep(Duration::from_millis(TOKEN_LIFE * 1000 * 9 / 10 + 100));
-    let (status, body) = run(&server, &ticket("T-3", "Charged twice, third time"));
+    let (status, body) = run_triage(&server, &ticket("T-3", "Charged twice, third time"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(seen.token_requests.load(Ordering::SeqCst), 2, "refreshed");
     assert_eq!(seen.unauthorized.load(Ordering::SeqCst), 0);
@@ -464,7 +454,7 @@ fn http_context_steps_reach_the_prompt() {
     // The API revokes every token: each OAuth step gets one 401, the token
     // is fetched again once (for both), and the run goes on.
     seen.tokens.lock().unwrap().clear();
-    let (status, body) = run(&server, &ticket("T-5", "Charged twice, after revocation"));
+    let (status, body) = run_triage(&server, &ticket("T-5", "Charged twice, after revocation"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(seen.unauthorized.load(Ordering::SeqCst), 2);
     assert_eq!(seen.token_requests.load(Ordering::SeqCst), 3, "one refresh");
@@ -477,7 +467,7 @@ fn http_context_steps_reach_the_prompt() {
     let calls = seen.status.load(Ordering::SeqCst);
     let mut down = ticket("T-4", "Charged twice");
     down["customer"]["plan"] = json!("enterprise");
-    let (status, body) = run(&server, &down);
+    let (status, body) = run_triage(&server, &down);
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["type"], "context_failed");
     assert_eq!(body["error"]["class"], "transient");
@@ -544,7 +534,7 @@ fn postgres_context_step_is_read_only_and_row_limited() {
     with_context_template(&ws);
     let server = server_with_env(&ws.config(), &[("CRM_DB_URL", &pg.url())]);
 
-    let (status, body) = run(&server, &ticket("T-1", "I was charged twice"));
+    let (status, body) = run_triage(&server, &ticket("T-1", "I was charged twice"));
     assert_eq!(status, 200, "{body}");
     let l = layers(&server, body["run_id"].as_str().unwrap());
     let prompt = prompt_of(&l);
@@ -576,7 +566,7 @@ fn postgres_context_step_is_read_only_and_row_limited() {
     ws.append("[pipelines.triage.drift]\nlearn_events = 1\n");
     let server = server_with_env(&ws.config(), &[("CRM_DB_URL", &pg.url())]);
     pg.execute("ALTER TABLE deals ALTER COLUMN amount TYPE text USING amount::text");
-    let (status, body) = run(&server, &ticket("T-2", "I was charged twice"));
+    let (status, body) = run_triage(&server, &ticket("T-2", "I was charged twice"));
     assert_eq!(status, 200, "observe mode: the run goes on: {body}");
     let drift = get_json(&format!("{}/v1/admin/drift", server.url));
     let rows = drift["drift"].as_array().unwrap();

@@ -13,15 +13,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{Value, json};
 
-fn run(url: &str, body: &Value) -> (u16, Value) {
-    let resp = client()
-        .post(format!("{url}/v1/pipelines/triage/runs"))
-        .json(body)
-        .send()
-        .unwrap();
-    (resp.status().as_u16(), resp.json().unwrap())
-}
-
 fn with_customer(id: &str, customer: Value) -> Value {
     let mut t = ticket(id, "Refund please");
     t["customer"] = customer;
@@ -50,11 +41,14 @@ fn a_changed_payload_shape_is_recorded_and_a_strict_source_refuses_it_until_acce
     let url = st.server.url.clone();
     for i in 0..3 {
         let c = json!({"email": "dana@example.com", "plan": "pro"});
-        assert_eq!(run(&url, &with_customer(&format!("T-{i}"), c)).0, 200);
+        assert_eq!(
+            run_triage(&st.server, &with_customer(&format!("T-{i}"), c)).0,
+            200
+        );
     }
     // A new field: recorded, counted, alerted; the run goes on.
     let c = json!({"email": "dana@example.com", "plan": "pro", "tier": 3});
-    let (status, body) = run(&url, &with_customer("T-10", c.clone()));
+    let (status, body) = run_triage(&st.server, &with_customer("T-10", c.clone()));
     assert_eq!(status, 200, "{body}");
     let id = body["run_id"].as_str().unwrap();
     let v = get_json(&format!("{url}/v1/runs/{id}"));
@@ -71,7 +65,7 @@ fn a_changed_payload_shape_is_recorded_and_a_strict_source_refuses_it_until_acce
     assert_eq!(changes[0]["now"], "number");
     assert!(!ingest.to_string().contains("dana@"), "no values: {ingest}");
     // The same shape again is no longer news.
-    assert_eq!(run(&url, &with_customer("T-11", c)).0, 200);
+    assert_eq!(run_triage(&st.server, &with_customer("T-11", c)).0, 200);
     let listed = get_json(&format!("{url}/v1/admin/drift"));
     let rows = listed["drift"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{listed}");
@@ -98,7 +92,7 @@ fn a_changed_payload_shape_is_recorded_and_a_strict_source_refuses_it_until_acce
     st.server = server(&st.ws.config());
     let url = st.server.url.clone();
     let lacking = with_customer("T-12", json!({"email": "dana@example.com"}));
-    let (status, body) = run(&url, &lacking);
+    let (status, body) = run_triage(&st.server, &lacking);
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["type"], "contract_drift");
     assert_eq!(body["error"]["class"], "data");
@@ -150,8 +144,8 @@ fn a_changed_payload_shape_is_recorded_and_a_strict_source_refuses_it_until_acce
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("accepted"));
-    let (status, body) = run(
-        &url,
+    let (status, body) = run_triage(
+        &st.server,
         &with_customer("T-14", json!({"email": "dana@example.com"})),
     );
     assert_eq!(status, 200, "{body}");

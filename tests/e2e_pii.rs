@@ -43,16 +43,6 @@ fn echo_provider() -> (tokio::runtime::Runtime, String) {
     (rt, format!("http://{addr}"))
 }
 
-fn run(server: &Proc, body: &Value) -> (u16, Value) {
-    let resp = client()
-        .post(format!("{}/v1/pipelines/triage/runs", server.url))
-        .json(body)
-        .send()
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().unwrap())
-}
-
 fn run_view(server: &Proc, run_id: &str) -> Value {
     client()
         .get(format!("{}/v1/runs/{run_id}", server.url))
@@ -83,7 +73,7 @@ fn placeholders_are_restored_in_the_action_only() {
     let ws = Workspace::triage(&provider, &sink.url);
     let server = server(&ws.config());
 
-    let (status, body) = run(
+    let (status, body) = run_triage(
         &server,
         &ticket("T-9", &format!("Charged twice on {CARD}, mail {EMAIL}")),
     );
@@ -127,7 +117,7 @@ fn an_escalated_run_keeps_its_map_sealed_until_it_expires() {
     ws.append("[pii]\nkey = \"env:SEAM_TEST_PII_KEY\"\nretention_hours = 24\n");
     let mut server = server_with_env(&ws.config(), &[("SEAM_TEST_PII_KEY", KEY_HEX)]);
 
-    let (status, body) = run(&server, &ticket("T-10", &format!("Refund {CARD} please")));
+    let (status, body) = run_triage(&server, &ticket("T-10", &format!("Refund {CARD} please")));
     assert_ne!(status, 200, "{body}");
     let run_id = body["error"]["run_id"].as_str().unwrap().to_string();
     assert_eq!(body["error"]["escalated"], true, "{body}");
@@ -198,7 +188,7 @@ fn without_a_key_the_map_is_not_kept() {
     let sink = TestSink::start(0);
     let ws = Workspace::triage(&provider.url, &sink.url);
     let server = server(&ws.config());
-    let (_, body) = run(&server, &ticket("T-11", "nothing secret"));
+    let (_, body) = run_triage(&server, &ticket("T-11", "nothing secret"));
     assert_eq!(body["error"]["escalated"], true, "{body}");
     let audit = db_text(&ws, "SELECT body FROM audit");
     assert!(audit.contains("not kept: no [pii].key"), "{audit}");

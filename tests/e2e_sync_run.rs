@@ -8,16 +8,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn run(server: &Proc, body: &Value) -> (u16, Value) {
-    let resp = client()
-        .post(format!("{}/v1/pipelines/triage/runs", server.url))
-        .json(body)
-        .send()
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().unwrap())
-}
-
 /// The `record`s of one layer, in order.
 fn records<'a>(layers: &'a [Value], layer: &str) -> Vec<&'a Value> {
     layers
@@ -42,7 +32,7 @@ fn valid_run_returns_verified_output_and_acts_once() {
     let st = stack("", 0);
     let (server, sink) = (&st.server, &st.sink);
 
-    let (status, body) = run(
+    let (status, body) = run_triage(
         server,
         &ticket("T-1", "I was charged twice, mail me at dana@example.com"),
     );
@@ -87,7 +77,7 @@ fn valid_run_returns_verified_output_and_acts_once() {
     assert!(audit_text.contains("<EMAIL_1>"));
 
     // The same event and output again: same key, no second action.
-    let (status, again) = run(
+    let (status, again) = run_triage(
         server,
         &ticket("T-1", "I was charged twice, mail me at dana@example.com"),
     );
@@ -135,7 +125,7 @@ fn invalid_input_is_422_with_pointers_and_no_model_call() {
     let st = stack("", 0);
     let (server, sink) = (&st.server, &st.sink);
 
-    let (status, body) = run(
+    let (status, body) = run_triage(
         server,
         &json!({"ticket_id": "1006", "subject": "", "body": "x", "extra": 1}),
     );
@@ -191,7 +181,7 @@ fn transient_errors_are_retried_429_then_503() {
     let st = stack("429=#1:0,503=#2", 0);
     let server = &st.server;
 
-    let (status, body) = run(server, &ticket("T-2", "The export page crashes"));
+    let (status, body) = run_triage(server, &ticket("T-2", "The export page crashes"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts"], 3, "{body}");
     let layers = audit_layers(server, body["run_id"].as_str().unwrap());
@@ -207,7 +197,7 @@ fn schema_violating_output_is_repaired_with_feedback() {
     let st = stack("violate=#1", 0);
     let server = &st.server;
 
-    let (status, body) = run(server, &ticket("T-3", "Please add dark mode"));
+    let (status, body) = run_triage(server, &ticket("T-3", "Please add dark mode"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts"], 2);
     let layers = audit_layers(server, body["run_id"].as_str().unwrap());
@@ -228,7 +218,7 @@ fn schema_violating_output_is_repaired_with_feedback() {
 fn fenced_output_is_accepted_after_stripping() {
     let st = stack("fenced=#1", 0);
     let server = &st.server;
-    let (status, body) = run(server, &ticket("T-4", "Cannot log in"));
+    let (status, body) = run_triage(server, &ticket("T-4", "Cannot log in"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts"], 1);
     let layers = audit_layers(server, body["run_id"].as_str().unwrap());
@@ -244,7 +234,7 @@ fn exhausted_provider_answers_a_classed_error_with_run_id() {
     // goes to the escalation queue.
     let mut t = ticket("T-5", "Anything");
     t["subject"] = json!("A question");
-    let (status, body) = run(server, &t);
+    let (status, body) = run_triage(server, &t);
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["type"], "provider_overloaded");
     assert_eq!(body["error"]["class"], "transient");
@@ -268,7 +258,7 @@ fn sink_failing_twice_gets_exactly_one_action() {
     let st = stack("", 2);
     let (server, sink) = (&st.server, &st.sink);
 
-    let (status, body) = run(server, &ticket("T-6", "Refund please"));
+    let (status, body) = run_triage(server, &ticket("T-6", "Refund please"));
     assert_eq!(status, 200, "{body}");
     let key = body["action"]["idempotency_key"].as_str().unwrap();
     let seen = sink.wait_for("a successful delivery", |d| {
@@ -303,7 +293,7 @@ fn client_errors_from_the_provider_are_never_retried() {
         let sink = TestSink::start(0);
         let ws = Workspace::triage(&provider.url, &sink.url);
         let server = server(&ws.config());
-        let (code, body) = run(&server, &ticket("T-7", "hello"));
+        let (code, body) = run_triage(&server, &ticket("T-7", "hello"));
         assert_eq!(code, 502, "{status}: {body}");
         let expected = if status == 400 {
             "provider_rejected"

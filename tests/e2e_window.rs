@@ -10,16 +10,6 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
-
-fn post(url: &str, body: &Value) -> (u16, Value) {
-    let resp = client()
-        .post(format!("{url}/v1/pipelines/triage/runs"))
-        .json(body)
-        .send()
-        .unwrap();
-    (resp.status().as_u16(), resp.json().unwrap())
-}
 
 #[test]
 fn a_long_body_is_cut_to_fit_the_window_and_the_cut_is_audited() {
@@ -32,7 +22,7 @@ fn a_long_body_is_cut_to_fit_the_window_and_the_cut_is_audited() {
         "The invoice history follows in detail. ".repeat(300)
     );
     let ticket = ticket("T-7001", &long);
-    let (status, body) = post(&st.server.url, &ticket);
+    let (status, body) = run_triage(&st.server, &ticket);
     // Undeclared, no model can take it (refused before any call) and the
     // baseline rules answer.
     assert_eq!(status, 200, "{body}");
@@ -46,7 +36,7 @@ fn a_long_body_is_cut_to_fit_the_window_and_the_cut_is_audited() {
         "[[pipelines.triage.window]]\npointer = \"/body\"\nstrategy = \"truncate_middle\"\n",
     );
     st.server = server(&st.ws.config());
-    let (status, body) = post(&st.server.url, &ticket);
+    let (status, body) = run_triage(&st.server, &ticket);
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["model"], "small",

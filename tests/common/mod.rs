@@ -245,6 +245,17 @@ pub fn ticket(id: &str, body: &str) -> serde_json::Value {
     })
 }
 
+/// `POST /v1/pipelines/triage/runs` (a sync run): status and JSON body.
+pub fn run_triage(server: &Proc, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let resp = client()
+        .post(format!("{}/v1/pipelines/triage/runs", server.url))
+        .json(body)
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap())
+}
+
 pub fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))

@@ -10,7 +10,6 @@
 //! pointer and a plain message, reported like a schema error (422 for a
 //! sync run, the dead-letter queue for a background one).
 
-mod civil;
 pub mod datetime;
 mod load;
 pub mod number;

@@ -26,20 +26,23 @@ pub struct AlertsQuery {
     status: Option<String>,
 }
 
+/// `?status=open|all` (default open): whether to list open records only.
+pub(super) fn open_only(status: Option<&str>) -> Result<bool, Error> {
+    match status.unwrap_or("open") {
+        "open" => Ok(true),
+        "all" => Ok(false),
+        other => Err(Error::BadRequest(format!(
+            "status `{other}` is not one of `open`, `all`"
+        ))),
+    }
+}
+
 /// `GET /v1/admin/alerts[?status=open|all]`: alert records, newest first.
 pub async fn alerts(
     State(rt): State<Arc<Runtime>>,
     Query(q): Query<AlertsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let open_only = match q.status.as_deref().unwrap_or("open") {
-        "open" => true,
-        "all" => false,
-        other => {
-            return Err(
-                Error::BadRequest(format!("status `{other}` is not one of `open`, `all`")).into(),
-            );
-        }
-    };
+    let open_only = open_only(q.status.as_deref())?;
     let alerts = rt.store.alerts(open_only).await.map_err(Error::from)?;
     Ok(Json(json!({ "alerts": alerts })))
 }

@@ -25,15 +25,7 @@ pub async fn list(
     State(rt): State<Arc<Runtime>>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let open_only = match q.status.as_deref().unwrap_or("open") {
-        "open" => true,
-        "all" => false,
-        other => {
-            return Err(
-                Error::BadRequest(format!("status `{other}` is not one of `open`, `all`")).into(),
-            );
-        }
-    };
+    let open_only = super::admin::open_only(q.status.as_deref())?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let rows = rt
         .store

@@ -1,6 +1,6 @@
 //! A byte cursor over ASCII date text: digits, names, times and zones.
 
-use super::civil::{self, Time};
+use crate::civil::{self, Time};
 
 /// A byte cursor over ASCII date text.
 pub(super) struct Cursor<'a> {

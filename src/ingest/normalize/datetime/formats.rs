@@ -1,8 +1,8 @@
 //! The text formats: ISO 8601, numeric dates in a declared order, RFC 2822.
 
-use super::civil::{self, Time};
 use super::cursor::Cursor;
 use super::{DateRule, Order, finish};
+use crate::civil::{self, Time};
 
 pub(super) fn iso(s: &str, rule: &DateRule) -> Result<String, String> {
     let bad = || format!("`{s}` is not an ISO 8601 date or time");

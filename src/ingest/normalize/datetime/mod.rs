@@ -14,7 +14,7 @@ mod formats;
 
 use serde_json::Value;
 
-use super::civil::{self, Date, Time};
+use crate::civil::{self, Date, Time};
 use cursor::Cursor;
 
 /// How a numeric date orders its parts.

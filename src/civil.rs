@@ -1,5 +1,6 @@
 //! Proleptic Gregorian calendar arithmetic for years 0000–9999: the few
-//! lines a date crate would bring, so ingest needs none. Instants are
+//! lines a date crate would bring, so seam needs none (ingest's
+//! normalisation, budgets' UTC days). Instants are
 //! seconds since the Unix epoch (UTC) plus nanoseconds.
 
 /// A validated calendar date.

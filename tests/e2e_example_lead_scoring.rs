@@ -11,7 +11,6 @@
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -204,31 +203,11 @@ fn crm() -> Crm {
 
 /// A temp copy of examples/lead-scoring with the simulator, the
 /// enrichment API and the CRM at the stand-ins' addresses.
-fn workspace(sim: &str, enrich: &str, crm: &str) -> tempfile::TempDir {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lead-scoring");
-    let dir = tempfile::tempdir().unwrap();
-    for sub in ["schemas", "prompts"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        for entry in std::fs::read_dir(example.join(sub)).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name())).unwrap();
-        }
-    }
-    std::fs::copy(example.join("leads.jsonl"), dir.path().join("leads.jsonl")).unwrap();
-    let config = std::fs::read_to_string(example.join("seam.toml")).unwrap();
-    for stand_in in [
-        "http://127.0.0.1:8787/v1",
-        "http://127.0.0.1:8788/",
-        "http://127.0.0.1:8789/crm/leads/score",
-    ] {
-        assert!(config.contains(stand_in), "the example names {stand_in}");
-    }
-    let config = config
-        .replace("http://127.0.0.1:8787/v1", &format!("{sim}/v1"))
-        .replace("http://127.0.0.1:8788/", &format!("{enrich}/"))
-        .replace("http://127.0.0.1:8789/crm/leads/score", crm);
-    std::fs::write(dir.path().join("seam.toml"), config).unwrap();
-    dir
+fn workspace(sim: &str, enrich: &str, crm: &str) -> Workspace {
+    let ws = Workspace::example("lead-scoring", sim);
+    ws.replace("http://127.0.0.1:8788/", &format!("{enrich}/"));
+    ws.replace("http://127.0.0.1:8789/crm/leads/score", crm);
+    ws
 }
 
 fn webhook_secret() -> String {
@@ -276,7 +255,8 @@ fn signed_crm_leads_are_enriched_scored_and_written_back_once() {
     let sim = simulator("");
     let api = enrichment();
     let crm = crm();
-    let dir = workspace(&sim.url, &api.url, &crm.url);
+    let ws = workspace(&sim.url, &api.url, &crm.url);
+    let dir = &ws.dir;
     let config = dir.path().join("seam.toml");
     let secret = webhook_secret();
     let env = [

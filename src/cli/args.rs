@@ -99,6 +99,11 @@ pub enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// Feedback (ground truth) on runs.
+    Feedback {
+        #[command(subcommand)]
+        command: FeedbackCommand,
+    },
     /// Contract drift: payloads whose shape changed from what their source
     /// used to send.
     Drift {
@@ -289,5 +294,19 @@ pub enum DriftCommand {
         source: String,
         #[command(flatten)]
         config: ConfigArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedbackCommand {
+    /// Write a pipeline's feedback as golden cases (`{"input", "expected"}`
+    /// per line, the input redacted as stored) for `seam eval`.
+    Export {
+        pipeline: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Where to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }

@@ -7,6 +7,7 @@ mod check;
 mod cost;
 mod dlq;
 mod drift;
+mod feedback;
 mod replay;
 mod run;
 mod serve;
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{AuditCommand, Cli, Command, CostCommand, DlqCommand, DriftCommand};
+use args::{AuditCommand, Cli, Command, CostCommand, DlqCommand, DriftCommand, FeedbackCommand};
 
 /// Parse arguments, set up logging, run the command.
 pub fn main() -> ExitCode {
@@ -125,6 +126,7 @@ pub fn main() -> ExitCode {
             } => cost::check(&config.config, day.as_deref(), json).await,
             Command::Dlq { command } => dlq::run(command).await,
             Command::Drift { command } => drift::run(command).await,
+            Command::Feedback { command } => feedback::run(command).await,
             Command::Simulate {
                 listen,
                 faults,

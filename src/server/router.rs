@@ -5,13 +5,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::routes::{admin, chat, dlq, drift, escalations, health, hooks, models, runs};
+use super::routes::{admin, chat, dlq, drift, escalations, feedback, health, hooks, models, runs};
 use crate::pipeline::Runtime;
 
 pub fn app(rt: Arc<Runtime>) -> Router {
     Router::new()
         .route("/v1/pipelines/{name}/runs", post(runs::create))
         .route("/v1/runs/{id}", get(runs::get))
+        .route("/v1/runs/{id}/feedback", post(feedback::post))
         .route("/hooks/{pipeline}", post(hooks::receive))
         .route("/v1/chat/completions", post(chat::completions))
         .route("/v1/models", get(models::list))

@@ -5,6 +5,7 @@
 mod batch;
 mod budget;
 mod contracts;
+mod feedback;
 mod idempotency;
 pub mod sqlite;
 
@@ -389,6 +390,7 @@ pub use budget::{
 };
 
 pub use contracts::{ContractStore, DriftRow, NewDrift};
+pub use feedback::{Accuracy, FeedbackRow, FeedbackStore, NewFeedback};
 pub use idempotency::{IdemBegin, IdemClaim, IdempotencyStore};
 
 #[async_trait::async_trait]
@@ -399,6 +401,7 @@ pub trait Store:
     + QueueStore
     + DeadLetterStore
     + ContractStore
+    + FeedbackStore
     + BudgetStore
     + CostStore
     + BatchStore

@@ -95,6 +95,8 @@ pub struct Metrics {
     deliveries: Family<RunLabels, Counter>,
     sink_breaker_state: Family<PipelineLabels, Gauge>,
     contract_drift: Family<DriftLabels, Counter>,
+    feedback: Family<RunLabels, Counter>,
+    feedback_accuracy: Family<PipelineLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     webhooks: Family<RunLabels, Counter>,
     budget_refusals: Family<BudgetLabels, Counter>,
     budget_spent: Family<BudgetLabels, Gauge>,
@@ -165,6 +167,19 @@ impl Metrics {
             "sink_breaker_state",
             "Circuit breaker state per pipeline sink: 0 closed, 1 open, 2 half-open",
             sink_breaker_state.clone(),
+        );
+        let feedback = Family::<RunLabels, Counter>::default();
+        registry.register(
+            "feedback",
+            "Feedback on runs by verdict: correct (every judged field right) or corrected",
+            feedback.clone(),
+        );
+        let feedback_accuracy =
+            Family::<PipelineLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "feedback_accuracy",
+            "Share of judged output fields the runs got right, over the pipeline's latest 100 feedback",
+            feedback_accuracy.clone(),
         );
         let contract_drift = Family::<DriftLabels, Counter>::default();
         registry.register(
@@ -283,6 +298,8 @@ impl Metrics {
             deliveries,
             sink_breaker_state,
             contract_drift,
+            feedback,
+            feedback_accuracy,
             webhooks,
             breaker_state,
             breaker_transitions,
@@ -416,6 +433,20 @@ impl Metrics {
                 pipeline: pipeline.into(),
             })
             .set(state);
+    }
+
+    pub fn feedback(&self, pipeline: &str, all_correct: bool, accuracy: f64) {
+        self.feedback
+            .get_or_create(&RunLabels {
+                pipeline: pipeline.into(),
+                outcome: if all_correct { "correct" } else { "corrected" }.into(),
+            })
+            .inc();
+        self.feedback_accuracy
+            .get_or_create(&PipelineLabels {
+                pipeline: pipeline.into(),
+            })
+            .set(accuracy);
     }
 
     pub fn contract_drift(&self, source: &str, kind: &str) {

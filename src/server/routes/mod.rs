@@ -4,6 +4,7 @@ pub mod chat;
 pub mod dlq;
 pub mod drift;
 pub mod escalations;
+pub mod feedback;
 pub mod health;
 pub mod hooks;
 pub mod models;

@@ -51,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "contracts",
         include_str!("../../../migrations/sqlite/0009_contracts.sql"),
     ),
+    (
+        10,
+        "feedback",
+        include_str!("../../../migrations/sqlite/0010_feedback.sql"),
+    ),
 ];
 
 fn applied(conn: &Connection) -> Result<Vec<i64>> {

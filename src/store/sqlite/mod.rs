@@ -11,6 +11,7 @@ mod contracts;
 mod cost;
 mod dead_letters;
 mod escalations;
+mod feedback;
 mod idempotency;
 mod migrate;
 mod outbox;
@@ -241,6 +242,24 @@ impl QueueStore for SqliteStore {
 
     async fn renew_queue_leases(&self, held: Vec<(String, u32)>, lease: Duration) -> Result<()> {
         self.write(move |tx| queue::renew(tx, &held, lease)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl super::FeedbackStore for SqliteStore {
+    async fn add_feedback(
+        &self,
+        f: super::NewFeedback,
+        window: u32,
+    ) -> Result<(i64, super::Accuracy)> {
+        self.write_audited(move |tx, head| feedback::add(tx, head, &f, window))
+            .await
+    }
+
+    async fn feedback(&self, pipeline: &str, limit: usize) -> Result<Vec<super::FeedbackRow>> {
+        let pipeline = pipeline.to_string();
+        self.read(move |c| feedback::list(c, &pipeline, limit))
+            .await
     }
 }
 

@@ -48,6 +48,12 @@ struct BudgetLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RetractionLabels {
+    pipeline: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DriftLabels {
     source: String,
     kind: String,
@@ -95,6 +101,7 @@ pub struct Metrics {
     deliveries: Family<RunLabels, Counter>,
     sink_breaker_state: Family<PipelineLabels, Gauge>,
     contract_drift: Family<DriftLabels, Counter>,
+    grounding_retractions: Family<RetractionLabels, Counter>,
     webhooks: Family<RunLabels, Counter>,
     budget_refusals: Family<BudgetLabels, Counter>,
     budget_spent: Family<BudgetLabels, Gauge>,
@@ -165,6 +172,12 @@ impl Metrics {
             "sink_breaker_state",
             "Circuit breaker state per pipeline sink: 0 closed, 1 open, 2 half-open",
             sink_breaker_state.clone(),
+        );
+        let grounding_retractions = Family::<RetractionLabels, Counter>::default();
+        registry.register(
+            "grounding_retractions",
+            "Claims and citations retracted from model outputs, by reason: missing_quote, quote_too_short, quote_not_found, unknown_source, source_not_allowed",
+            grounding_retractions.clone(),
         );
         let contract_drift = Family::<DriftLabels, Counter>::default();
         registry.register(
@@ -283,6 +296,7 @@ impl Metrics {
             deliveries,
             sink_breaker_state,
             contract_drift,
+            grounding_retractions,
             webhooks,
             breaker_state,
             breaker_transitions,
@@ -416,6 +430,15 @@ impl Metrics {
                 pipeline: pipeline.into(),
             })
             .set(state);
+    }
+
+    pub fn grounding_retraction(&self, pipeline: &str, reason: &str) {
+        self.grounding_retractions
+            .get_or_create(&RetractionLabels {
+                pipeline: pipeline.into(),
+                reason: reason.into(),
+            })
+            .inc();
     }
 
     pub fn contract_drift(&self, source: &str, kind: &str) {

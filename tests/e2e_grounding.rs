@@ -1,0 +1,131 @@
+//! Grounded claims through the real binary: the triage output schema marks
+//! `evidence` as grounded claims; a model double quotes the ticket either
+//! faithfully (restyled: curly quotes, other whitespace, upper case) or
+//! with a changed word. A faithful quote acts; a fabricated one sends the
+//! run to review (`retracted_claims`, escalated) by default, or, with
+//! `on_retraction = "act"`, acts without the claim. Counted in
+//! `seam_grounding_retractions_total`, recorded by pointer in the audit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+const BODY: &str = "My card was charged twice for the \"pro\" plan this month. Please refund the duplicate charge.";
+
+/// A model that quotes the ticket: faithfully, unless the body asks it to
+/// fabricate.
+fn quoting_model() -> (tokio::runtime::Runtime, String) {
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(|axum::Json(req): axum::Json<Value>| async move {
+            let user = req["messages"].to_string();
+            let quote = if user.contains("fabricate") {
+                "Please refund BOTH charges."
+            } else {
+                "CHARGED  TWICE for the \u{201C}pro\u{201D}\n plan"
+            };
+            let answer = json!({"category": "billing", "priority": "normal",
+                "summary": "Duplicate charge",
+                "evidence": [{"value": "double charge", "quote": quote}]});
+            axum::Json(json!({
+                "id": "chatcmpl-quoting", "object": "chat.completion", "created": 0,
+                "model": req["model"],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": answer.to_string()}}],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+            }))
+        }),
+    );
+    let (runtime, addr) = serve_in_background(app);
+    (runtime, format!("http://{addr}"))
+}
+
+fn workspace(model_url: &str, sink_url: &str) -> Workspace {
+    let ws = Workspace::triage(model_url, sink_url);
+    let schema = ws.dir.path().join("schemas/triage.json");
+    let mut s: Value = serde_json::from_str(&std::fs::read_to_string(&schema).unwrap()).unwrap();
+    s["properties"]["evidence"] = json!({
+        "type": "array", "x-seam-grounded": true,
+        "items": {"type": "object", "required": ["value", "quote"], "additionalProperties": false,
+                  "properties": {"value": {"type": "string"}, "quote": {"type": "string"}}}
+    });
+    std::fs::write(&schema, s.to_string()).unwrap();
+    ws.replace(
+        "summary = \"/output/summary\"",
+        "summary = \"/output/summary\"\nevidence = \"/output/evidence\"",
+    );
+    ws
+}
+
+#[test]
+fn fabricated_quotes_are_retracted_and_the_run_reviewed_or_acted_on_without_them() {
+    let (_model_rt, model_url) = quoting_model();
+    let sink = TestSink::start(0);
+    let ws = workspace(&model_url, &sink.url);
+    let mut seam_server = server(&ws.config());
+
+    // A faithful, restyled quote: grounded, acted on.
+    let (status, answer) = run_triage(&seam_server, &ticket("T-1", BODY));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["output"]["evidence"].as_array().unwrap().len(),
+        1,
+        "{answer}"
+    );
+    let d = sink.wait_for("the grounded action", |d| !d.is_empty());
+    assert_eq!(d[0].body["evidence"][0]["value"], "double charge");
+
+    // A changed word: retracted, and by default the run goes to review.
+    let (status, answer) = run_triage(&seam_server, &ticket("T-2", &format!("{BODY} (fabricate)")));
+    assert_eq!(status, 502, "{answer}");
+    assert_eq!(answer["error"]["type"], "retracted_claims", "{answer}");
+    assert_eq!(answer["error"]["escalated"], true, "{answer}");
+    let run_id = answer["error"]["run_id"].as_str().unwrap().to_string();
+    let esc = get_json(&format!("{}/v1/admin/escalations", seam_server.url));
+    assert!(esc.to_string().contains(&run_id), "{esc}");
+    let run = get_json(&format!("{}/v1/runs/{run_id}", seam_server.url));
+    let text = run.to_string();
+    assert!(text.contains("\"grounding\""), "{run}");
+    assert!(
+        text.contains("/evidence/0") && text.contains("quote_not_found"),
+        "{run}"
+    );
+    let m = metrics(&seam_server.url);
+    assert!(
+        m.contains(
+            "seam_grounding_retractions_total{pipeline=\"triage\",reason=\"quote_not_found\"} 1"
+        ),
+        "{m}"
+    );
+    seam_server.terminate_and_wait(Duration::from_secs(10));
+
+    // Declared `act`: the run acts on the output without the claim.
+    ws.append("[pipelines.triage.grounding]\non_retraction = \"act\"\n");
+    let seam_server = server(&ws.config());
+    let (status, answer) = run_triage(&seam_server, &ticket("T-3", &format!("{BODY} (fabricate)")));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["output"]["evidence"], json!([]), "{answer}");
+    let d = sink.wait_for("the action without the claim", |d| d.len() >= 2);
+    assert_eq!(d[1].body["evidence"], json!([]));
+    assert_eq!(d.len(), 2, "the reviewed run did not act");
+}
+
+#[test]
+fn a_bad_grounding_section_is_refused_with_its_key() {
+    let ws = workspace("http://127.0.0.1:9", "http://127.0.0.1:9");
+    ws.append("[pipelines.triage.grounding]\non_retraction = \"maybe\"\nallow = [\"kb:*x*\"]\n");
+    let out = seam(&["check", "--config", &ws.config_str()]);
+    let err =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("on_retraction") && err.contains("review, act"),
+        "{err}"
+    );
+    assert!(err.contains("allow"), "{err}");
+}

@@ -129,3 +129,102 @@ fn a_bad_grounding_section_is_refused_with_its_key() {
     );
     assert!(err.contains("allow"), "{err}");
 }
+
+/// What `seam simulate --faults fabricate=…` puts in place of a quote
+/// (`src/simulate/generate/mutate.rs`): the ground truth of which runs
+/// were fabricated, independent of the matcher.
+const INVENTED: &[&str] = &[
+    "According to the signed contract, a full refund is guaranteed within 24 hours",
+    "The account was flagged for review by the security team on 12 March",
+    "Our records show the order shipped on 2 February via express courier",
+    "The customer confirmed they had already reset their password twice",
+    "Section 4.2 of the service agreement waives all late fees",
+];
+
+/// Measured (issue 8, item 8): the simulator quotes the ticket verbatim,
+/// and fabricates the quotes of a known share of its answers. Every
+/// fabricated run must be retracted (and reviewed), no faithful one.
+#[test]
+fn measured_simulator_fabrications_are_all_retracted_and_faithful_quotes_none() {
+    let sim = simulator_with(&["--faults", "fabricate=30%", "--seed", "8"]);
+    let sink = TestSink::start(0);
+    let ws = workspace(&sim.url, &sink.url);
+    // The body is the one untrusted block the simulator quotes from.
+    let prompt = ws.dir.path().join("prompts/triage.j2");
+    let text = std::fs::read_to_string(&prompt).unwrap();
+    std::fs::write(
+        &prompt,
+        text.replace(
+            "<untrusted>{{ input.subject }}</untrusted>",
+            "{{ input.subject }}",
+        ),
+    )
+    .unwrap();
+    let schema = ws.dir.path().join("schemas/triage.json");
+    let mut s: Value = serde_json::from_str(&std::fs::read_to_string(&schema).unwrap()).unwrap();
+    s["properties"]["evidence"]["minItems"] = json!(1);
+    s["properties"]["evidence"]["maxItems"] = json!(3);
+    std::fs::write(&schema, s.to_string()).unwrap();
+    let seam_server = server(&ws.config());
+
+    let openings = [
+        "I was charged twice for my March invoice and the second charge is still pending on my card",
+        "The export button does nothing when I click it in the reports view of the dashboard",
+        "Since the update yesterday the mobile app logs me out every few minutes without warning",
+        "Could you add a dark mode to the editor because the white background hurts my eyes at night",
+        "Our team cannot see the shared folder that was created by the administrator last week",
+    ];
+    let n = 60;
+    let (mut fabricated, mut fab_retracted, mut faithful, mut faithful_retracted) = (0, 0, 0, 0);
+    for i in 0..n {
+        let body = format!(
+            "{} and this is ticket number {i} of the batch, please take a look when you can.",
+            openings[i % openings.len()]
+        );
+        let (status, answer) = run_triage(&seam_server, &ticket(&format!("T-{i}"), &body));
+        let run_id = answer["run_id"]
+            .as_str()
+            .or(answer["error"]["run_id"].as_str())
+            .unwrap_or_else(|| panic!("{answer}"))
+            .to_string();
+        let run = get_json(&format!("{}/v1/runs/{run_id}", seam_server.url)).to_string();
+        let was_fabricated = INVENTED.iter().any(|s| run.contains(s));
+        let retracted = match status {
+            200 => {
+                let evidence = answer["output"]["evidence"].as_array().unwrap();
+                assert!(!evidence.is_empty(), "{answer}");
+                assert!(
+                    evidence
+                        .iter()
+                        .all(|c| c["quote"].as_str().is_some_and(|q| body.contains(q))),
+                    "{answer}"
+                );
+                false
+            }
+            502 => {
+                assert_eq!(answer["error"]["type"], "retracted_claims", "{answer}");
+                true
+            }
+            _ => panic!("{status}: {answer}"),
+        };
+        if was_fabricated {
+            fabricated += 1;
+            fab_retracted += usize::from(retracted);
+        } else {
+            faithful += 1;
+            faithful_retracted += usize::from(retracted);
+            if retracted {
+                eprintln!("faithful run retracted: {run}");
+            }
+        }
+    }
+    println!(
+        "grounding measured (simulator, fabricate=30%): {n} runs, {fabricated} fabricated ({fab_retracted} retracted), {faithful} faithful ({faithful_retracted} retracted)"
+    );
+    assert!(
+        (5..=35).contains(&fabricated),
+        "{fabricated} of {n} fabricated"
+    );
+    assert_eq!(fab_retracted, fabricated, "a fabricated quote was acted on");
+    assert_eq!(faithful_retracted, 0, "a faithful quote was retracted");
+}

@@ -197,6 +197,28 @@ pub fn declares_any(schema: &Value) -> bool {
     }
 }
 
+/// The schema as providers see it: without seam's `x-seam-grounded` and
+/// `x-seam-citations` marks (borrowed when it has none).
+pub fn without_marks(schema: &Value) -> std::borrow::Cow<'_, Value> {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                o.remove(GROUNDED);
+                o.remove(CITATIONS);
+                o.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    if !declares_any(schema) {
+        return std::borrow::Cow::Borrowed(schema);
+    }
+    let mut owned = schema.clone();
+    strip(&mut owned);
+    std::borrow::Cow::Owned(owned)
+}
+
 const GROUNDED: &str = "x-seam-grounded";
 const CITATIONS: &str = "x-seam-citations";
 /// `$ref` hops followed before giving up (a cycle of references).

@@ -187,6 +187,22 @@ fn citations_name_sources_of_the_run_on_the_allow_list() {
 }
 
 #[test]
+fn providers_get_the_schema_without_marks() {
+    let marked = schema();
+    let stripped = without_marks(&marked);
+    assert!(!declares_any(&stripped));
+    assert_eq!(
+        stripped["properties"]["facts"]["items"],
+        json!({"$ref": "#/$defs/claim"})
+    );
+    let plain = json!({"type": "object"});
+    assert!(matches!(
+        without_marks(&plain),
+        std::borrow::Cow::Borrowed(_)
+    ));
+}
+
+#[test]
 fn allow_list_entries() {
     assert!(allows("docs.example.com", "https://docs.example.com/a?b"));
     assert!(allows(

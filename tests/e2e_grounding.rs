@@ -228,3 +228,14 @@ fn measured_simulator_fabrications_are_all_retracted_and_faithful_quotes_none() 
     assert_eq!(fab_retracted, fabricated, "a fabricated quote was acted on");
     assert_eq!(faithful_retracted, 0, "a faithful quote was retracted");
 }
+
+#[test]
+fn a_grounding_section_without_marks_in_the_schema_is_refused() {
+    let ws = Workspace::triage("http://127.0.0.1:9", "http://127.0.0.1:9");
+    ws.append("[pipelines.triage.grounding]\non_retraction = \"act\"\n");
+    let out = seam(&["check", "--config", &ws.config_str()]);
+    let err =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("x-seam-grounded"), "{err}");
+}

@@ -487,6 +487,19 @@ fn check_pipeline(
     };
     let drift = check_drift(r, name, &p.drift);
     let grounding = check_grounding(r, name, &p.grounding);
+    // A section with nothing to apply to is most likely a misspelt mark.
+    let declared = p.grounding.on_retraction.is_some()
+        || p.grounding.min_quote_chars.is_some()
+        || !p.grounding.allow.is_empty();
+    if let Some(schema) = &output_schema
+        && declared
+        && !crate::output::grounding::declares_any(&schema.source)
+    {
+        r.at(
+            &["pipelines", name, "grounding"],
+            "the output schema marks no property `\"x-seam-grounded\": true` or `\"x-seam-citations\": true`",
+        );
+    }
     let window = check_window(r, name, &p.window);
     let pii = match &p.pii {
         Some(o) => pii.with_override(o).map_err(|problems| {

@@ -113,6 +113,22 @@ fn fabricated_quotes_are_retracted_and_the_run_reviewed_or_acted_on_without_them
     let d = sink.wait_for("the action without the claim", |d| d.len() >= 2);
     assert_eq!(d[1].body["evidence"], json!([]));
     assert_eq!(d.len(), 2, "the reviewed run did not act");
+    drop(seam_server);
+
+    // Even with `act`, an output that no longer satisfies its schema
+    // without the claim (here `minItems: 1`) goes to review.
+    let schema = ws.dir.path().join("schemas/triage.json");
+    let mut s: Value = serde_json::from_str(&std::fs::read_to_string(&schema).unwrap()).unwrap();
+    s["properties"]["evidence"]["minItems"] = json!(1);
+    std::fs::write(&schema, s.to_string()).unwrap();
+    let seam_server = server(&ws.config());
+    let (status, answer) = run_triage(&seam_server, &ticket("T-4", &format!("{BODY} (fabricate)")));
+    assert_eq!(status, 502, "{answer}");
+    assert_eq!(answer["error"]["type"], "retracted_claims", "{answer}");
+    let run_id = answer["error"]["run_id"].as_str().unwrap();
+    let run = get_json(&format!("{}/v1/runs/{run_id}", seam_server.url));
+    assert!(run.to_string().contains("review_required_field"), "{run}");
+    assert_eq!(sink.deliveries().len(), 2, "the reviewed run did not act");
 }
 
 #[test]

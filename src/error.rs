@@ -119,6 +119,10 @@ pub enum Error {
     /// A required context step (`connectors/`) failed.
     #[error("{0}")]
     Context(#[from] crate::connectors::StepError),
+    /// Grounded claims or citations of the output were retracted, and the
+    /// pipeline sends such runs to review (or cannot act without them).
+    #[error("{count} claim(s) or citation(s) retracted from the model output: {detail}")]
+    RetractedClaims { count: usize, detail: String },
 }
 
 impl Error {
@@ -131,9 +135,10 @@ impl Error {
             | Error::WebhookUnauthorized(_)
             | Error::IdempotencyMismatch(_)
             | Error::IdempotencyInFlight(_) => ErrorClass::Client,
-            Error::InputInvalid(_) | Error::OutputInvalid { .. } | Error::ContractDrift { .. } => {
-                ErrorClass::Data
-            }
+            Error::InputInvalid(_)
+            | Error::OutputInvalid { .. }
+            | Error::ContractDrift { .. }
+            | Error::RetractedClaims { .. } => ErrorClass::Data,
             Error::Provider(e) => e.class(),
             Error::Deadline(_) | Error::Store(_) => ErrorClass::Transient,
             Error::Prompt(_) | Error::Disabled(_) | Error::Config(_) => ErrorClass::Configuration,
@@ -168,6 +173,7 @@ impl Error {
             Error::IdempotencyMismatch(_) => "idempotency",
             Error::IdempotencyInFlight(_) => "idempotency_in_flight",
             Error::Context(_) => "context_failed",
+            Error::RetractedClaims { .. } => "retracted_claims",
         }
     }
 
@@ -177,7 +183,7 @@ impl Error {
         match self {
             Error::BadRequest(_) | Error::InputInvalid(_) | Error::ContractDrift { .. } => "ingest",
             Error::Prompt(_) => "prompt",
-            Error::OutputInvalid { .. } => "output",
+            Error::OutputInvalid { .. } | Error::RetractedClaims { .. } => "output",
             Error::Provider(_)
             | Error::Deadline(_)
             | Error::CostCap { .. }
@@ -202,7 +208,7 @@ impl Error {
         match self {
             Error::PipelineNotFound(_) | Error::RunNotFound(_) => 404,
             // The model, not the caller, produced the bad data.
-            Error::OutputInvalid { .. } => 502,
+            Error::OutputInvalid { .. } | Error::RetractedClaims { .. } => 502,
             Error::Deadline(_) => 504,
             Error::WebhookUnauthorized(_) => 401,
             Error::IdempotencyMismatch(_) | Error::IdempotencyInFlight(_) => 409,

@@ -486,6 +486,20 @@ fn check_pipeline(
         None => Some(None),
     };
     let drift = check_drift(r, name, &p.drift);
+    let grounding = check_grounding(r, name, &p.grounding);
+    // A section with nothing to apply to is most likely a misspelt mark.
+    let declared = p.grounding.on_retraction.is_some()
+        || p.grounding.min_quote_chars.is_some()
+        || !p.grounding.allow.is_empty();
+    if let Some(schema) = &output_schema
+        && declared
+        && !crate::output::grounding::declares_any(&schema.source)
+    {
+        r.at(
+            &["pipelines", name, "grounding"],
+            "the output schema marks no property `\"x-seam-grounded\": true` or `\"x-seam-citations\": true`",
+        );
+    }
     let window = check_window(r, name, &p.window);
     let pii = match &p.pii {
         Some(o) => pii.with_override(o).map_err(|problems| {
@@ -546,6 +560,7 @@ fn check_pipeline(
         pii: pii.ok()?,
         context: context?,
         normalize: normalize.ok()?,
+        grounding,
         sink: sink.ok()?,
     })
 }
@@ -622,6 +637,51 @@ fn check_drift(
         );
     }
     DriftPolicy { mode, learn_events }
+}
+
+fn check_grounding(
+    r: &mut Report<'_>,
+    name: &str,
+    raw: &super::raw::RawGrounding,
+) -> crate::output::grounding::GroundingPolicy {
+    use crate::output::grounding::{GroundingPolicy, OnRetraction};
+    let default = GroundingPolicy::default();
+    let on_retraction = match raw.on_retraction.as_deref() {
+        None => default.on_retraction,
+        Some("review") => OnRetraction::Review,
+        Some("act") => OnRetraction::Act,
+        Some(other) => {
+            r.at(
+                &["pipelines", name, "grounding", "on_retraction"],
+                format!("`{other}` is not one of review, act"),
+            );
+            default.on_retraction
+        }
+    };
+    let min_quote_chars = raw.min_quote_chars.unwrap_or(default.min_quote_chars);
+    if min_quote_chars == 0 {
+        r.at(
+            &["pipelines", name, "grounding", "min_quote_chars"],
+            "must be at least 1",
+        );
+    }
+    for entry in &raw.allow {
+        let inner = entry.strip_prefix("*.").unwrap_or(entry);
+        let body = inner.strip_suffix('*').unwrap_or(inner);
+        if inner.is_empty() || inner.contains(['/', ' ']) || body.contains('*') {
+            r.at(
+                &["pipelines", name, "grounding", "allow"],
+                format!(
+                    "`{entry}` is not a domain (`docs.example.com`, `*.example.com`) or a source id (`kb:42`, `kb:*`)"
+                ),
+            );
+        }
+    }
+    GroundingPolicy {
+        on_retraction,
+        min_quote_chars,
+        allow: raw.allow.clone(),
+    }
 }
 
 /// `[connectors.NAME]`, each checked on its own.

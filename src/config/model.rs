@@ -235,6 +235,8 @@ pub struct Pipeline {
     pub context: Vec<crate::connectors::ContextStep>,
     /// `[pipelines.NAME.normalize]` (strings cleaned everywhere when absent).
     pub normalize: crate::ingest::normalize::Normalizer,
+    /// `[pipelines.NAME.grounding]`: grounded claims and citations.
+    pub grounding: crate::output::grounding::GroundingPolicy,
     pub sink: SinkConfig,
 }
 

@@ -263,7 +263,25 @@ pub struct RawPipeline {
     pub context: Vec<crate::connectors::RawContextStep>,
     /// `[pipelines.NAME.normalize]`: per-field normalisation before validation.
     pub normalize: Option<crate::ingest::normalize::RawNormalize>,
+    /// `[pipelines.NAME.grounding]`: what happens to claims and citations
+    /// the output schema marks and the sources do not support.
+    #[serde(default)]
+    pub grounding: RawGrounding,
     pub sink: RawSink,
+}
+
+/// `[pipelines.NAME.grounding]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrounding {
+    /// `review` (default: the run escalates) or `act` (act without the
+    /// retracted claims).
+    pub on_retraction: Option<String>,
+    /// Normalised characters a quote needs, default 8.
+    pub min_quote_chars: Option<usize>,
+    /// Domains and source ids citations may name; empty: any of the run's.
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 /// `[pipelines.NAME.limits]`: the budget of one run that makes several

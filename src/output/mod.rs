@@ -1,6 +1,7 @@
 //! Layer 4: parse the model's text (tolerant repair second) and validate it
 //! against the output schema. Nothing unvalidated leaves this layer.
 
+pub mod grounding;
 mod repair;
 
 use serde::Serialize;

@@ -380,20 +380,27 @@ async fn execute_in(
                     "escalated"
                 }
                 .into();
-                if record.status == "escalated" && !ingested.pii.is_empty() {
-                    // The human who finishes it needs the real values: the
-                    // map is kept sealed (never its values in the audit).
-                    let kept = crate::ingest::pii::keep_for_escalation(
-                        &ingested.pii,
-                        &record.id,
-                        crate::clock::now_ms(),
-                    );
-                    trail.push("pii", kept.audit);
-                    record.pii_map = kept.record;
+                if record.status == "escalated" {
+                    keep_pii_for_human(&ingested.pii, &mut record, &mut trail);
                 }
                 return fail(rt, &p, record, trail, spent, started, e).await;
             }
         },
+    };
+    // Grounded claims and citations the sources do not support are
+    // retracted; the run then goes to review, or acts without them.
+    let redacted_output = match &answered_by {
+        AnsweredBy::Model { .. } => {
+            match ground(rt, &p, redacted_output, &fitted, &context, &mut trail) {
+                Ok(grounded) => grounded,
+                Err(e) => {
+                    record.status = "escalated".into();
+                    keep_pii_for_human(&ingested.pii, &mut record, &mut trail);
+                    return fail(rt, &p, record, trail, spent, started, e).await;
+                }
+            }
+        }
+        AnsweredBy::Baseline { .. } => redacted_output,
     };
     let model_name = match &answered_by {
         AnsweredBy::Model { model } => model.clone(),
@@ -477,6 +484,79 @@ async fn execute_in(
         answered_by,
         declined,
     })
+}
+
+/// An escalated run's placeholder map, kept sealed for the human who
+/// finishes it (never its values in the audit).
+fn keep_pii_for_human(pii: &crate::ingest::pii::PiiMap, record: &mut RunRecord, trail: &mut Trail) {
+    if pii.is_empty() {
+        return;
+    }
+    let kept = crate::ingest::pii::keep_for_escalation(pii, &record.id, crate::clock::now_ms());
+    trail.push("pii", kept.audit);
+    record.pii_map = kept.record;
+}
+
+/// Check the grounded claims and citations the output schema marks against
+/// the input and context the prompt was rendered from. The output without
+/// what was retracted, or `RetractedClaims` when the run must go to review:
+/// the pipeline says so, or the output no longer satisfies its schema.
+fn ground(
+    rt: &Runtime,
+    p: &Pipeline,
+    output: Value,
+    input: &Value,
+    context: &Value,
+    trail: &mut Trail,
+) -> Result<Value, Error> {
+    use crate::output::grounding::{self, OnRetraction, Sources};
+    let schema = &p.output_schema.source;
+    if !grounding::declares_any(schema) {
+        return Ok(output);
+    }
+    let t = Instant::now();
+    let checked = grounding::check(
+        schema,
+        &output,
+        &Sources::gather(input, context),
+        &p.grounding,
+    );
+    for r in &checked.retracted {
+        rt.metrics.grounding_retraction(&p.name, r.reason);
+    }
+    let valid_without = checked.retracted.is_empty() || p.output_schema.is_valid(&checked.output);
+    let decision = if checked.retracted.is_empty() {
+        "grounded"
+    } else if !valid_without {
+        "review_required_field"
+    } else if p.grounding.on_retraction == OnRetraction::Act {
+        "act_without"
+    } else {
+        "review"
+    };
+    // Pointers and reasons only: no quote or source text.
+    trail.push(
+        "grounding",
+        json!({
+            "decision": decision,
+            "retracted": checked.retracted,
+            "latency_us": t.elapsed().as_micros() as u64,
+        }),
+    );
+    rt.metrics.layer(&p.name, "grounding", t.elapsed());
+    match decision {
+        "grounded" | "act_without" => Ok(checked.output),
+        _ => Err(Error::RetractedClaims {
+            count: checked.retracted.len(),
+            detail: checked
+                .retracted
+                .iter()
+                .take(5)
+                .map(|r| format!("{} ({})", r.pointer, r.reason))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
 }
 
 /// The baseline's answer when every model failed for a transient reason

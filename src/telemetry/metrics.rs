@@ -48,6 +48,12 @@ struct BudgetLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RetractionLabels {
+    pipeline: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DriftLabels {
     source: String,
     kind: String,
@@ -97,6 +103,7 @@ pub struct Metrics {
     contract_drift: Family<DriftLabels, Counter>,
     feedback: Family<RunLabels, Counter>,
     feedback_accuracy: Family<PipelineLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    grounding_retractions: Family<RetractionLabels, Counter>,
     webhooks: Family<RunLabels, Counter>,
     budget_refusals: Family<BudgetLabels, Counter>,
     budget_spent: Family<BudgetLabels, Gauge>,
@@ -180,6 +187,12 @@ impl Metrics {
             "feedback_accuracy",
             "Share of judged output fields the runs got right, over the pipeline's latest 100 feedback",
             feedback_accuracy.clone(),
+        );
+        let grounding_retractions = Family::<RetractionLabels, Counter>::default();
+        registry.register(
+            "grounding_retractions",
+            "Claims and citations retracted from model outputs, by reason: missing_quote, quote_too_short, quote_not_found, unknown_source, source_not_allowed",
+            grounding_retractions.clone(),
         );
         let contract_drift = Family::<DriftLabels, Counter>::default();
         registry.register(
@@ -300,6 +313,7 @@ impl Metrics {
             contract_drift,
             feedback,
             feedback_accuracy,
+            grounding_retractions,
             webhooks,
             breaker_state,
             breaker_transitions,
@@ -447,6 +461,15 @@ impl Metrics {
                 pipeline: pipeline.into(),
             })
             .set(accuracy);
+    }
+
+    pub fn grounding_retraction(&self, pipeline: &str, reason: &str) {
+        self.grounding_retractions
+            .get_or_create(&RetractionLabels {
+                pipeline: pipeline.into(),
+                reason: reason.into(),
+            })
+            .inc();
     }
 
     pub fn contract_drift(&self, source: &str, kind: &str) {

@@ -100,6 +100,19 @@ impl JsonSchema {
     }
 }
 
+/// The JSON Schema type name of a value (`null`, `boolean`, `number`,
+/// `string`, `array`, `object`).
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

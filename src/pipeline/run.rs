@@ -119,7 +119,7 @@ pub async fn execute_streaming(
     tenant: &str,
     progress: Option<Progress>,
 ) -> Result<RunResult, RunFailure> {
-    execute_in(rt, name, input, tenant, progress, RunOptions::default()).await
+    execute_as(rt, name, input, tenant, progress, RunOptions::default()).await
 }
 
 /// Run a queued event (a background run): the run takes the queue row's
@@ -135,7 +135,7 @@ pub async fn execute_queued(rt: &Runtime, item: &QueueItem) -> Result<RunResult,
         }),
         ..RunOptions::default()
     };
-    execute_in(
+    execute_as(
         rt,
         &item.pipeline,
         item.input.clone(),
@@ -150,17 +150,6 @@ pub async fn execute_queued(rt: &Runtime, item: &QueueItem) -> Result<RunResult,
 /// caller (a batch checkpoints it first, to know after a crash whether the
 /// run committed), and a replay's dry run and source run.
 pub async fn execute_as(
-    rt: &Runtime,
-    name: &str,
-    input: Value,
-    tenant: &str,
-    progress: Option<Progress>,
-    opts: RunOptions,
-) -> Result<RunResult, RunFailure> {
-    execute_in(rt, name, input, tenant, progress, opts).await
-}
-
-async fn execute_in(
     rt: &Runtime,
     name: &str,
     input: Value,

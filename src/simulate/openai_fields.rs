@@ -13,22 +13,11 @@ const ROLES: &[&str] = &[
     "function",
 ];
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 pub(super) fn invalid_type(param: &str, expected: &str, got: &Value) -> ApiError {
     ApiError::invalid(
         format!(
             "Invalid type for '{param}': expected {expected}, but got {} instead.",
-            type_name(got)
+            crate::schema::type_name(got)
         ),
         Some(param),
         Some("invalid_type"),

@@ -19,17 +19,6 @@ const MAX_FINGERPRINTS: usize = 512;
 /// Field path (array items as `*`) → the JSON types seen there.
 pub type Shape = BTreeMap<String, BTreeSet<&'static str>>;
 
-fn type_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 /// The shape of `value`; the root itself is path "".
 pub fn shape_of(value: &Value) -> Shape {
     let mut shape = Shape::new();
@@ -41,7 +30,10 @@ fn walk(v: &Value, path: String, depth: usize, shape: &mut Shape) {
     if shape.len() >= MAX_PATHS && !shape.contains_key(&path) {
         return;
     }
-    shape.entry(path.clone()).or_default().insert(type_of(v));
+    shape
+        .entry(path.clone())
+        .or_default()
+        .insert(crate::schema::type_name(v));
     if depth >= MAX_DEPTH {
         return;
     }

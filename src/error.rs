@@ -123,6 +123,10 @@ pub enum Error {
     /// pipeline sends such runs to review (or cannot act without them).
     #[error("{count} claim(s) or citation(s) retracted from the model output: {detail}")]
     RetractedClaims { count: usize, detail: String },
+    /// Dual generation: the two answers disagree on a high-stakes field
+    /// (a hallucination canary), or the second could not be made.
+    #[error("hallucination canary: {detail}")]
+    HallucinationCanary { detail: String },
 }
 
 impl Error {
@@ -138,7 +142,8 @@ impl Error {
             Error::InputInvalid(_)
             | Error::OutputInvalid { .. }
             | Error::ContractDrift { .. }
-            | Error::RetractedClaims { .. } => ErrorClass::Data,
+            | Error::RetractedClaims { .. }
+            | Error::HallucinationCanary { .. } => ErrorClass::Data,
             Error::Provider(e) => e.class(),
             Error::Deadline(_) | Error::Store(_) => ErrorClass::Transient,
             Error::Prompt(_) | Error::Disabled(_) | Error::Config(_) => ErrorClass::Configuration,
@@ -174,6 +179,7 @@ impl Error {
             Error::IdempotencyInFlight(_) => "idempotency_in_flight",
             Error::Context(_) => "context_failed",
             Error::RetractedClaims { .. } => "retracted_claims",
+            Error::HallucinationCanary { .. } => "hallucination_canary",
         }
     }
 
@@ -183,7 +189,9 @@ impl Error {
         match self {
             Error::BadRequest(_) | Error::InputInvalid(_) | Error::ContractDrift { .. } => "ingest",
             Error::Prompt(_) => "prompt",
-            Error::OutputInvalid { .. } | Error::RetractedClaims { .. } => "output",
+            Error::OutputInvalid { .. }
+            | Error::RetractedClaims { .. }
+            | Error::HallucinationCanary { .. } => "output",
             Error::Provider(_)
             | Error::Deadline(_)
             | Error::CostCap { .. }
@@ -208,7 +216,9 @@ impl Error {
         match self {
             Error::PipelineNotFound(_) | Error::RunNotFound(_) => 404,
             // The model, not the caller, produced the bad data.
-            Error::OutputInvalid { .. } | Error::RetractedClaims { .. } => 502,
+            Error::OutputInvalid { .. }
+            | Error::RetractedClaims { .. }
+            | Error::HallucinationCanary { .. } => 502,
             Error::Deadline(_) => 504,
             Error::WebhookUnauthorized(_) => 401,
             Error::IdempotencyMismatch(_) | Error::IdempotencyInFlight(_) => 409,

@@ -500,6 +500,7 @@ fn check_pipeline(
             "the output schema marks no property `\"x-seam-grounded\": true` or `\"x-seam-citations\": true`",
         );
     }
+    let dual = check_dual(r, name, p.dual.as_ref(), output_schema.as_ref(), raw);
     let window = check_window(r, name, &p.window);
     let pii = match &p.pii {
         Some(o) => pii.with_override(o).map_err(|problems| {
@@ -561,6 +562,7 @@ fn check_pipeline(
         context: context?,
         normalize: normalize.ok()?,
         grounding,
+        dual,
         sink: sink.ok()?,
     })
 }
@@ -681,6 +683,75 @@ fn check_grounding(
         on_retraction,
         min_quote_chars,
         allow: raw.allow.clone(),
+    }
+}
+
+/// `[pipelines.NAME.dual]` and the output schema's `x-seam-dual` marks.
+fn check_dual(
+    r: &mut Report<'_>,
+    name: &str,
+    raw: Option<&super::raw::RawDual>,
+    schema: Option<&crate::schema::JsonSchema>,
+    config: &super::raw::RawConfig,
+) -> crate::output::dual::DualPolicy {
+    use crate::output::dual::{DualPolicy, OnDivergence, marked_fields};
+    let fields = match schema.map(|s| marked_fields(&s.source)) {
+        Some(Ok(fields)) => fields,
+        Some(Err(errors)) => {
+            for (at, message) in errors {
+                r.at(
+                    &["pipelines", name, "output_schema"],
+                    format!("{at}: {message}"),
+                );
+            }
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let Some(raw) = raw else {
+        return DualPolicy {
+            fields,
+            ..DualPolicy::default()
+        };
+    };
+    if schema.is_some() && fields.is_empty() {
+        r.at(
+            &["pipelines", name, "dual"],
+            "the output schema marks no property `\"x-seam-dual\": RULE` (exact, numeric, set)",
+        );
+    }
+    if let Some(m) = &raw.model
+        && !config.models.contains_key(m)
+    {
+        r.at(
+            &["pipelines", name, "dual", "model"],
+            format!("model `{m}` is not declared under [models]"),
+        );
+    }
+    if let Some(t) = raw.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        r.at(
+            &["pipelines", name, "dual", "temperature"],
+            "must be between 0 and 2",
+        );
+    }
+    let on_divergence = match raw.on_divergence.as_deref() {
+        None | Some("review") => OnDivergence::Review,
+        Some("act") => OnDivergence::Act,
+        Some(other) => {
+            r.at(
+                &["pipelines", name, "dual", "on_divergence"],
+                format!("`{other}` is not one of review, act"),
+            );
+            OnDivergence::Review
+        }
+    };
+    DualPolicy {
+        fields,
+        model: raw.model.clone(),
+        temperature: raw.temperature,
+        on_divergence,
     }
 }
 

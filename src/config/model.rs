@@ -237,6 +237,9 @@ pub struct Pipeline {
     pub normalize: crate::ingest::normalize::Normalizer,
     /// `[pipelines.NAME.grounding]`: grounded claims and citations.
     pub grounding: crate::output::grounding::GroundingPolicy,
+    /// `[pipelines.NAME.dual]` with the fields the output schema marks
+    /// `x-seam-dual`: generated twice and compared.
+    pub dual: crate::output::dual::DualPolicy,
     pub sink: SinkConfig,
 }
 

@@ -267,7 +267,22 @@ pub struct RawPipeline {
     /// the output schema marks and the sources do not support.
     #[serde(default)]
     pub grounding: RawGrounding,
+    /// `[pipelines.NAME.dual]`: the second generation of the fields the
+    /// output schema marks `x-seam-dual`.
+    pub dual: Option<RawDual>,
     pub sink: RawSink,
+}
+
+/// `[pipelines.NAME.dual]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDual {
+    /// The second generation's model (default: the model that answered).
+    pub model: Option<String>,
+    /// The second generation's temperature (default: the pipeline's).
+    pub temperature: Option<f64>,
+    /// `review` (default: the run escalates) or `act` (act, flagged).
+    pub on_divergence: Option<String>,
 }
 
 /// `[pipelines.NAME.grounding]`

@@ -199,21 +199,28 @@ pub fn declares_any(schema: &Value) -> bool {
     }
 }
 
-/// The schema as providers see it: without seam's `x-seam-grounded` and
-/// `x-seam-citations` marks (borrowed when it has none).
+/// The schema as providers see it: without seam's own `x-seam-*` marks
+/// (grounded, citations, dual, labels…), which providers may refuse as
+/// unknown keywords; borrowed when it has none.
 pub fn without_marks(schema: &Value) -> std::borrow::Cow<'_, Value> {
+    fn marked(v: &Value) -> bool {
+        match v {
+            Value::Object(o) => o.iter().any(|(k, x)| k.starts_with("x-seam-") || marked(x)),
+            Value::Array(a) => a.iter().any(marked),
+            _ => false,
+        }
+    }
     fn strip(v: &mut Value) {
         match v {
             Value::Object(o) => {
-                o.remove(GROUNDED);
-                o.remove(CITATIONS);
+                o.retain(|k, _| !k.starts_with("x-seam-"));
                 o.values_mut().for_each(strip);
             }
             Value::Array(a) => a.iter_mut().for_each(strip),
             _ => {}
         }
     }
-    if !declares_any(schema) {
+    if !marked(schema) {
         return std::borrow::Cow::Borrowed(schema);
     }
     let mut owned = schema.clone();

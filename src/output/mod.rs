@@ -1,6 +1,8 @@
 //! Layer 4: parse the model's text (tolerant repair second) and validate it
 //! against the output schema. Nothing unvalidated leaves this layer.
 
+pub mod compare;
+pub mod dual;
 pub mod grounding;
 mod repair;
 

@@ -43,6 +43,14 @@ pub struct Spent {
 }
 
 impl Spent {
+    /// Add what another call loop of the same run spent (its declines are
+    /// its own: they are in the trail).
+    pub fn absorb(&mut self, other: Spent) {
+        self.attempts += other.attempts;
+        self.usage.add(other.usage);
+        self.cost_micros += other.cost_micros;
+    }
+
     fn decline(&mut self, model: &str, e: &Error) {
         self.declined
             .push(json!({"model": model, "error": error_json(e)}));
@@ -54,19 +62,40 @@ pub fn error_json(e: &Error) -> serde_json::Value {
     json!({"type": e.type_name(), "class": e.class().as_str(), "message": e.to_string()})
 }
 
+/// Which models a call loop tries, at which temperature, within which
+/// run budget (one per run: a second generation spends from the same).
+pub struct Chain<'a> {
+    pub tenant: &'a str,
+    pub models: &'a [String],
+    pub temperature: f64,
+    pub budget: &'a mut RunBudget,
+}
+
+impl<'a> Chain<'a> {
+    /// The pipeline's own chain and temperature.
+    pub fn of(p: &'a Pipeline, tenant: &'a str, budget: &'a mut RunBudget) -> Self {
+        Chain {
+            tenant,
+            models: &p.models,
+            temperature: p.temperature,
+            budget,
+        }
+    }
+}
+
 pub async fn call_models(
     rt: &Runtime,
     p: &Pipeline,
-    tenant: &str,
+    chain: Chain<'_>,
     prompt: &RenderedPrompt,
     deadline: Instant,
     trail: &mut Trail,
     progress: Option<&Progress>,
 ) -> (Result<Answer, Error>, Spent) {
     let mut spent = Spent::default();
-    let mut run_budget = RunBudget::new(p.limits);
+    let run_budget = chain.budget;
     let scope = CallScope {
-        tenant,
+        tenant: chain.tenant,
         pipeline: &p.name,
         max_cost_per_call: p.limits.max_cost_micros_per_call,
     };
@@ -74,7 +103,7 @@ pub async fn call_models(
     // seam's own `x-seam-*` marks stay home: providers may refuse keywords
     // they do not know.
     let wire_schema = crate::output::grounding::without_marks(&p.output_schema.source);
-    for model_name in &p.models {
+    for model_name in chain.models {
         let model = rt.config.models.get(model_name);
         let provider_cfg = model.and_then(|m| rt.config.providers.get(&m.provider));
         let (Some(model), Some(provider_cfg), Some(provider)) = (
@@ -110,7 +139,7 @@ pub async fn call_models(
                 &messages,
                 p.max_output_tokens,
                 deadline,
-                &mut run_budget,
+                run_budget,
             )
             .await
             {
@@ -139,7 +168,7 @@ pub async fn call_models(
                     mode,
                 },
                 p.max_output_tokens,
-                p.temperature,
+                chain.temperature,
                 per_call.min(deadline - now),
             );
             let started = StdInstant::now();
@@ -164,7 +193,7 @@ pub async fn call_models(
             let took = started.elapsed();
             let cost = result.as_ref().map_or(0, |r| model.cost_micros(&r.usage));
             let estimate = admitted.estimate_micros;
-            admitted.settle(&result, cost, &mut run_budget).await;
+            admitted.settle(&result, cost, run_budget).await;
             rt.metrics.layer(&p.name, "infer", took);
             let base = json!({
                 "model": model.name,
@@ -172,7 +201,7 @@ pub async fn call_models(
                 "upstream": model.upstream,
                 "attempt": spent.attempts,
                 "estimate_micros": estimate,
-                "params": {"max_tokens": p.max_output_tokens, "temperature": p.temperature, "structured_output": mode.as_str()},
+                "params": {"max_tokens": p.max_output_tokens, "temperature": chain.temperature, "structured_output": mode.as_str()},
                 "latency_ms": took.as_millis() as u64,
             });
             let response = match result {

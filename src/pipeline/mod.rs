@@ -7,6 +7,7 @@ mod attempts;
 mod batch;
 mod context;
 pub mod dead_letters;
+mod dual;
 pub mod feedback;
 mod journal;
 pub mod leased;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::attempts::{Spent, call_models};
+use super::attempts::{Chain, Spent, call_models};
 use super::progress::Progress;
 use super::record::Trail;
 use super::{RunOptions, Runtime};
@@ -343,10 +343,11 @@ pub async fn execute_as(
     );
 
     // Layers 3 and 4: infer, then parse and verify the output.
+    let mut budget = crate::budget::RunBudget::new(p.limits);
     let (answer, mut spent) = call_models(
         rt,
         &p,
-        tenant,
+        Chain::of(&p, tenant, &mut budget),
         &prompt,
         deadline,
         &mut trail,
@@ -376,6 +377,31 @@ pub async fn execute_as(
             }
         },
     };
+    // High-stakes fields are generated a second time and compared; a
+    // divergence (a hallucination canary) sends the run to review.
+    if let AnsweredBy::Model { model } = &answered_by {
+        let ask = super::dual::Second {
+            tenant,
+            prompt: &prompt,
+            deadline,
+            answered_by: model,
+        };
+        let checked = super::dual::check(
+            rt,
+            &p,
+            ask,
+            &redacted_output,
+            &mut budget,
+            &mut spent,
+            &mut trail,
+        )
+        .await;
+        if let Err(e) = checked {
+            record.status = "escalated".into();
+            keep_pii_for_human(&ingested.pii, &mut record, &mut trail);
+            return fail(rt, &p, record, trail, spent, started, e).await;
+        }
+    }
     // Grounded claims and citations the sources do not support are
     // retracted; the run then goes to review, or acts without them.
     let redacted_output = match &answered_by {

@@ -54,6 +54,18 @@ struct RetractionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DualLabels {
+    pipeline: String,
+    decision: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CanaryLabels {
+    pipeline: String,
+    field: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DriftLabels {
     source: String,
     kind: String,
@@ -104,6 +116,8 @@ pub struct Metrics {
     feedback: Family<RunLabels, Counter>,
     feedback_accuracy: Family<PipelineLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     grounding_retractions: Family<RetractionLabels, Counter>,
+    dual_generations: Family<DualLabels, Counter>,
+    canaries: Family<CanaryLabels, Counter>,
     webhooks: Family<RunLabels, Counter>,
     budget_refusals: Family<BudgetLabels, Counter>,
     budget_spent: Family<BudgetLabels, Gauge>,
@@ -193,6 +207,18 @@ impl Metrics {
             "grounding_retractions",
             "Claims and citations retracted from model outputs, by reason: missing_quote, quote_too_short, quote_not_found, unknown_source, source_not_allowed",
             grounding_retractions.clone(),
+        );
+        let dual_generations = Family::<DualLabels, Counter>::default();
+        registry.register(
+            "dual_generations",
+            "Second generations of high-stakes fields, by decision: agree, diverged, unavailable",
+            dual_generations.clone(),
+        );
+        let canaries = Family::<CanaryLabels, Counter>::default();
+        registry.register(
+            "hallucination_canary",
+            "High-stakes fields on which two generations disagreed, by field (JSON pointer)",
+            canaries.clone(),
         );
         let contract_drift = Family::<DriftLabels, Counter>::default();
         registry.register(
@@ -314,6 +340,8 @@ impl Metrics {
             feedback,
             feedback_accuracy,
             grounding_retractions,
+            dual_generations,
+            canaries,
             webhooks,
             breaker_state,
             breaker_transitions,
@@ -470,6 +498,24 @@ impl Metrics {
                 reason: reason.into(),
             })
             .inc();
+    }
+
+    /// A dual generation's outcome, and each field it found diverging.
+    pub fn dual_generation(&self, pipeline: &str, decision: &str, diverged: &[String]) {
+        self.dual_generations
+            .get_or_create(&DualLabels {
+                pipeline: pipeline.into(),
+                decision: decision.into(),
+            })
+            .inc();
+        for field in diverged {
+            self.canaries
+                .get_or_create(&CanaryLabels {
+                    pipeline: pipeline.into(),
+                    field: field.clone(),
+                })
+                .inc();
+        }
     }
 
     pub fn contract_drift(&self, source: &str, kind: &str) {

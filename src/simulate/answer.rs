@@ -9,6 +9,7 @@ use super::faults::Fault;
 use super::generate::instance::instance;
 use super::generate::mutate::{fabricate, fenced, malformed, violate};
 use super::generate::text::Words;
+use super::generate::waver::waver;
 use super::openai::tokens;
 
 /// The answer seed of a request: its content hash mixed with `--seed`.
@@ -35,6 +36,7 @@ pub(crate) fn structured_value(
     let value = instance(schema, words, seed, validator.as_deref());
     match fault {
         Some(Fault::Violate) => violate(&value, schema, frng, validator.as_deref()),
+        Some(Fault::Waver) => waver(&value, schema, frng, validator.as_deref()),
         Some(Fault::Fabricate) => {
             let mut value = value;
             fabricate(&mut value, frng);

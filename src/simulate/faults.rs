@@ -46,6 +46,11 @@ KIND and PARAM:
                          outside an enum)
   fabricate=RATE         HTTP 200, valid JSON whose quote/evidence/citation
                          strings are invented instead of copied from the prompt
+  waver=RATE             HTTP 200, valid JSON with its decisive values changed
+                         to other valid ones (every enum value moved, numbers
+                         nudged 10-50 %, booleans flipped, an array's last
+                         item dropped; free text kept), as a model that makes
+                         a value up differs from one sample to the next
   fenced=RATE            HTTP 200, content wrapped in ```json ... ``` fences
   refuse=RATE            a content-filter refusal in the protocol's own shape:
                          OpenAI answers 200 with `message.refusal` set and null
@@ -58,16 +63,16 @@ KIND and PARAM:
                          no parts and a HIGH safety rating. Streams end the
                          same way.
 
-Content faults (malformed, violate, fabricate, fenced) change JSON outputs
+Content faults (malformed, violate, fabricate, waver, fenced) change JSON outputs
 (json_schema, json_object and tool-call arguments); plain-text answers are
 returned unchanged. Where a tool call's input is a JSON object on the wire
-(Anthropic tool_use.input, Gemini functionCall.args) only violate and
-fabricate apply to it, except in an Anthropic stream, where malformed and
+(Anthropic tool_use.input, Gemini functionCall.args) only violate,
+fabricate and waver apply to it, except in an Anthropic stream, where malformed and
 fenced break the streamed partial_json.
 
 At most one fault other than latency and pace hits a request. They are checked
 in the order reset, timeout, stall, 429, 503, 500, malformed, violate,
-fabricate, fenced, refuse;
+fabricate, waver, fenced, refuse;
 probability rates take disjoint slices of one roll, so they add up (keep their
 sum at or below 100%). Rolls are seeded from --seed and the request counter.
 
@@ -120,6 +125,8 @@ pub enum Fault {
     Violate,
     /// Quotes that do not appear in the prompt.
     Fabricate,
+    /// Decisive values changed to other valid ones.
+    Waver,
     /// Content wrapped in markdown fences.
     Fenced,
     /// A content-filter refusal instead of an answer.
@@ -139,8 +146,9 @@ impl Fault {
             Fault::Malformed => 6,
             Fault::Violate => 7,
             Fault::Fabricate => 8,
-            Fault::Fenced => 9,
-            Fault::Refuse => 10,
+            Fault::Waver => 9,
+            Fault::Fenced => 10,
+            Fault::Refuse => 11,
         }
     }
 }
@@ -302,12 +310,13 @@ pub fn parse_faults(spec: &str) -> Result<FaultSpec, String> {
             "malformed" => no_param(Fault::Malformed)?,
             "violate" => no_param(Fault::Violate)?,
             "fabricate" => no_param(Fault::Fabricate)?,
+            "waver" => no_param(Fault::Waver)?,
             "fenced" => no_param(Fault::Fenced)?,
             "refuse" => no_param(Fault::Refuse)?,
             other => {
                 return Err(fail(format!(
                     "unknown fault kind `{other}` (expected latency, pace, 429, 500, 503, \
-                     reset, timeout, stall, malformed, violate, fabricate, fenced or refuse)"
+                     reset, timeout, stall, malformed, violate, fabricate, waver, fenced or refuse)"
                 )));
             }
         };

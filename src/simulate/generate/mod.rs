@@ -8,3 +8,4 @@ mod pattern;
 mod schema;
 pub(super) mod text;
 pub(super) mod validate;
+pub(super) mod waver;

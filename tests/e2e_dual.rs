@@ -154,18 +154,13 @@ fn dual_marks_and_section_are_checked_with_line_and_key() {
     let mut s: Value = serde_json::from_str(&std::fs::read_to_string(&schema).unwrap()).unwrap();
     s["properties"]["priority"]["x-seam-dual"] = json!("fuzzy");
     std::fs::write(&schema, s.to_string()).unwrap();
-    ws.append("[pipelines.triage.dual]\nmodel = \"no-such-model\"\non_divergence = \"ignore\"\n");
-    let out = seam(&["check", "--config", &ws.config_str()]);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "{err}");
-    for needle in [
-        "pipelines.triage.output_schema",
-        "/properties/priority/x-seam-dual: unknown rule `fuzzy`",
-        "pipelines.triage.dual.model",
-        "model `no-such-model` is not declared",
-        "pipelines.triage.dual.on_divergence",
-        "`ignore` is not one of review, act",
-    ] {
-        assert!(err.contains(needle), "missing {needle:?} in {err}");
-    }
+    let err = ws.check_appended(
+        "[pipelines.triage.dual]\nmodel = \"no-such-model\"\non_divergence = \"ignore\"\n",
+        &[
+            (2, "pipelines.triage.dual.model: model `no-such-model` is not declared"),
+            (3, "pipelines.triage.dual.on_divergence: `ignore` is not one of review, act"),
+        ],
+    );
+    let needle = "pipelines.triage.output_schema: /properties/priority/x-seam-dual: unknown rule `fuzzy`";
+    assert!(err.contains(needle), "missing {needle:?} in {err}");
 }

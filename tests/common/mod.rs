@@ -211,6 +211,24 @@ impl Workspace {
         std::fs::write(self.config(), text).unwrap();
     }
 
+    /// Append `toml` to the config and run `seam check`, which must fail
+    /// (exit 1). Each `(n, "key: message")` must be reported as
+    /// `FILE:LINE: key: message…` where LINE is the n-th line of `toml`
+    /// (1-based). Returns the whole report.
+    pub fn check_appended(&self, toml: &str, expected: &[(usize, &str)]) -> String {
+        let before = std::fs::read_to_string(self.config()).unwrap().lines().count();
+        self.append(toml);
+        let out = seam(&["check", "--config", &self.config_str()]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        // `append` adds a newline first: toml's line 1 is line before + 2.
+        for (n, what) in expected {
+            let want = format!("{}:{}: {what}", self.config_str(), before + 1 + n);
+            assert!(err.contains(&want), "missing {want:?} in:\n{err}");
+        }
+        err
+    }
+
     pub fn config(&self) -> PathBuf {
         self.dir.path().join("seam.toml")
     }

@@ -258,4 +258,11 @@ pub trait Provider: Send + Sync {
     /// Structured-output modes this provider can enforce, strongest first.
     /// Prompt-only JSON is always possible and need not be listed.
     fn structured_modes(&self) -> &'static [StructuredMode];
+
+    /// Whether the output schema is sent with seam's `x-seam-*` marks (an
+    /// in-process provider that reads them, like the embedding classifier's
+    /// `x-seam-labels`); remote providers get it without them.
+    fn reads_seam_marks(&self) -> bool {
+        false
+    }
 }

@@ -103,6 +103,7 @@ pub async fn call_models(
     // seam's own `x-seam-*` marks stay home: providers may refuse keywords
     // they do not know.
     let wire_schema = crate::output::grounding::without_marks(&p.output_schema.source);
+    let marked_schema = &p.output_schema.source;
     for model_name in chain.models {
         let model = rt.config.models.get(model_name);
         let provider_cfg = model.and_then(|m| rt.config.providers.get(&m.provider));
@@ -164,7 +165,11 @@ pub async fn call_models(
                 &messages,
                 ResponseFormat::JsonSchema {
                     name: &p.name,
-                    schema: &wire_schema,
+                    schema: if provider.reads_seam_marks() {
+                        marked_schema
+                    } else {
+                        &wire_schema
+                    },
                     mode,
                 },
                 p.max_output_tokens,

@@ -500,6 +500,7 @@ fn check_pipeline(
             "the output schema marks no property `\"x-seam-grounded\": true` or `\"x-seam-citations\": true`",
         );
     }
+    let review = super::review::check(r, name, &p.review, output_schema.as_ref());
     let window = check_window(r, name, &p.window);
     let pii = match &p.pii {
         Some(o) => pii.with_override(o).map_err(|problems| {
@@ -561,6 +562,7 @@ fn check_pipeline(
         context: context?,
         normalize: normalize.ok()?,
         grounding,
+        review,
         sink: sink.ok()?,
     })
 }
@@ -759,7 +761,7 @@ fn check_context(
 /// Whether an object schema declares the path `pointer` (e.g. `/category`)
 /// through nested `properties`. Schemas that do not declare properties
 /// (free-form objects) accept any path.
-fn schema_declares(schema: &serde_json::Value, pointer: &str) -> bool {
+pub(super) fn schema_declares(schema: &serde_json::Value, pointer: &str) -> bool {
     let mut node = schema;
     for segment in pointer.split('/').skip(1) {
         let Some(props) = node.get("properties").and_then(|p| p.as_object()) else {

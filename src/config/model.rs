@@ -237,6 +237,8 @@ pub struct Pipeline {
     pub normalize: crate::ingest::normalize::Normalizer,
     /// `[pipelines.NAME.grounding]`: grounded claims and citations.
     pub grounding: crate::output::grounding::GroundingPolicy,
+    /// `[pipelines.NAME.review]`: outputs held for a human.
+    pub review: crate::pipeline::review::ReviewPolicy,
     pub sink: SinkConfig,
 }
 

@@ -264,6 +264,28 @@ impl super::FeedbackStore for SqliteStore {
 }
 
 #[async_trait::async_trait]
+impl super::ReviewStore for SqliteStore {
+    async fn reviews(
+        &self,
+        filter: super::ReviewFilter,
+        limit: usize,
+    ) -> Result<Vec<super::ReviewRow>> {
+        self.read(move |c| escalations::reviews(c, &filter, limit))
+            .await
+    }
+
+    async fn review(&self, run_id: &str) -> Result<Option<super::ReviewRow>> {
+        let run_id = run_id.to_string();
+        self.read(move |c| escalations::review(c, &run_id)).await
+    }
+
+    async fn decide_review(&self, d: super::ReviewDecision) -> Result<super::Decided> {
+        self.write_audited(move |tx, head| escalations::decide(tx, head, &d))
+            .await
+    }
+}
+
+#[async_trait::async_trait]
 impl ContractStore for SqliteStore {
     async fn contracts(&self) -> Result<Vec<(String, String)>> {
         self.read(contracts::all).await

@@ -27,6 +27,8 @@ mod budget_tests;
 #[cfg(test)]
 mod queue_tests;
 #[cfg(test)]
+mod review_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;

@@ -125,7 +125,9 @@ pub enum Error {
     RetractedClaims { count: usize, detail: String },
     /// The output answered with a value `[pipelines.NAME.review]` lists as
     /// "insufficient information": a human finishes the run.
-    #[error("the model answered `{value}` at `{pointer}`: insufficient information; held for review")]
+    #[error(
+        "the model answered `{value}` at `{pointer}`: insufficient information; held for review"
+    )]
     InsufficientInformation { pointer: String, value: String },
     /// The output's confidence is below `min_confidence` (or missing).
     #[error("{}", low_confidence(pointer, *confidence, *min))]

@@ -118,8 +118,18 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
     assert_eq!(d[0].body["email"], EMAIL);
 
     // Unsure: held for review, nothing sent.
-    let low = held(&seam_server, "T-2", "Charged twice? I am unsure", "low_confidence");
-    let insufficient = held(&seam_server, "T-3", "no idea what happened", "insufficient_information");
+    let low = held(
+        &seam_server,
+        "T-2",
+        "Charged twice? I am unsure",
+        "low_confidence",
+    );
+    let insufficient = held(
+        &seam_server,
+        "T-3",
+        "no idea what happened",
+        "insufficient_information",
+    );
     std::thread::sleep(Duration::from_millis(700));
     assert_eq!(sink.deliveries().len(), 1, "held runs do not act");
 
@@ -140,12 +150,16 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
     assert_eq!(view["reason"]["pointers"], json!(["/confidence"]), "{view}");
     assert_eq!(view["input"]["customer"]["email"], "<EMAIL_1>", "{view}");
     assert_eq!(
-        view["proposed_output"]["summary"],
-        "Refund the duplicate charge for <EMAIL_1>",
+        view["proposed_output"]["summary"], "Refund the duplicate charge for <EMAIL_1>",
         "{view}"
     );
     assert_eq!(view["proposed_body"]["email"], "<EMAIL_1>", "{view}");
-    assert!(view["idempotency_key"].as_str().unwrap().starts_with("seam_"));
+    assert!(
+        view["idempotency_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("seam_")
+    );
     assert!(!view.to_string().contains(EMAIL), "{view}");
 
     // Approve over HTTP: exactly one action, with the real values.
@@ -175,7 +189,10 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
     );
     assert_eq!(status, 409, "{again}");
     assert_eq!(again["error"]["type"], "already_decided", "{again}");
-    assert_eq!(again["error"]["decision"]["decision"], "approved", "{again}");
+    assert_eq!(
+        again["error"]["decision"]["decision"], "approved",
+        "{again}"
+    );
     assert_eq!(again["error"]["decision"]["by"], "alice", "{again}");
 
     // The trail holds placeholders and the decision, never the e-mail.
@@ -192,7 +209,10 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
         &json!({"by": "alice", "output": {"category": "nonsense", "priority": "high", "summary": "x"}}),
     );
     assert_eq!(status, 422, "{bad}");
-    assert_eq!(bad["error"]["errors"][0]["pointer"], "/output/category", "{bad}");
+    assert_eq!(
+        bad["error"]["errors"][0]["pointer"], "/output/category",
+        "{bad}"
+    );
     // A valid one acts as corrected, placeholders restored.
     let (status, done) = post(
         &format!("{base}/v1/admin/reviews/{unsure2}/approve"),
@@ -200,27 +220,58 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
                                          "summary": "Call <EMAIL_1> back"}}),
     );
     assert_eq!(status, 200, "{done}");
-    assert_eq!(done["corrected_fields"].as_array().unwrap().len(), 5, "{done}");
+    assert_eq!(
+        done["corrected_fields"].as_array().unwrap().len(),
+        5,
+        "{done}"
+    );
     let d = sink.wait_for("the corrected action", |d| d.len() >= 3);
     assert_eq!(d[2].body["category"], "account");
     assert_eq!(d[2].body["summary"], format!("Call {EMAIL} back"));
-    assert!(!db_text(&ws, "SELECT decided_output FROM escalations WHERE decided_output IS NOT NULL").contains(EMAIL));
+    assert!(
+        !db_text(
+            &ws,
+            "SELECT decided_output FROM escalations WHERE decided_output IS NOT NULL"
+        )
+        .contains(EMAIL)
+    );
 
     // Reject through the CLI with a correction: feedback, no action.
     let cfg = ws.config_str();
     let out = seam_keyed(&[
-        "review", "reject", &insufficient, "--config", &cfg, "--by", "bob",
-        "--note", "it was a bug report", "--correction", r#"{"category": "bug"}"#, "--json",
+        "review",
+        "reject",
+        &insufficient,
+        "--config",
+        &cfg,
+        "--by",
+        "bob",
+        "--note",
+        "it was a bug report",
+        "--correction",
+        r#"{"category": "bug"}"#,
+        "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rejected: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rejected["decision"], "rejected", "{rejected}");
     assert_eq!(
-        db_text(&ws, &format!("SELECT source FROM feedback WHERE run_id = '{insufficient}'")),
+        db_text(
+            &ws,
+            &format!("SELECT source FROM feedback WHERE run_id = '{insufficient}'")
+        ),
         "review"
     );
     let out = seam_keyed(&["feedback", "export", "triage", "--config", &cfg]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cases = String::from_utf8_lossy(&out.stdout).to_string();
     let case: Value = cases
         .lines()
@@ -231,19 +282,35 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
     assert_eq!(case["input"]["customer"]["email"], "<EMAIL_1>", "{case}");
     // The CLI's listing and the HTTP one agree; the server refuses to
     // approve what the CLI rejected.
-    let out = seam_keyed(&["review", "list", "--config", &cfg, "--status", "rejected", "--json"]);
+    let out = seam_keyed(&[
+        "review", "list", "--config", &cfg, "--status", "rejected", "--json",
+    ]);
     let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(listed["reviews"][0]["run_id"], insufficient.as_str(), "{listed}");
+    assert_eq!(
+        listed["reviews"][0]["run_id"],
+        insufficient.as_str(),
+        "{listed}"
+    );
     assert_eq!(listed["reviews"][0]["decided_by"], "bob", "{listed}");
     let (status, again) = post(
         &format!("{base}/v1/admin/reviews/{insufficient}/approve"),
         &json!({"by": "alice"}),
     );
     assert_eq!(status, 409, "{again}");
-    assert_eq!(again["error"]["decision"]["decision"], "rejected", "{again}");
+    assert_eq!(
+        again["error"]["decision"]["decision"], "rejected",
+        "{again}"
+    );
     let approved = get_json(&format!("{base}/v1/admin/reviews?status=approved"));
-    assert_eq!(approved["reviews"].as_array().unwrap().len(), 2, "{approved}");
-    assert_eq!(get_json(&format!("{base}/v1/admin/reviews"))["reviews"], json!([]));
+    assert_eq!(
+        approved["reviews"].as_array().unwrap().len(),
+        2,
+        "{approved}"
+    );
+    assert_eq!(
+        get_json(&format!("{base}/v1/admin/reviews"))["reviews"],
+        json!([])
+    );
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(sink.deliveries().len(), 3, "the rejected run never acted");
 
@@ -270,12 +337,19 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
 #[test]
 fn bad_review_sections_are_refused_with_line_and_key() {
     let ws = workspace("http://127.0.0.1:9", "http://127.0.0.1:9");
-    ws.replace("confidence = \"/confidence\"", "confidence = \"/certainty\"");
+    ws.replace(
+        "confidence = \"/confidence\"",
+        "confidence = \"/certainty\"",
+    );
     ws.replace("min_confidence = 0.7", "min_confidence = 1.5");
-    ws.replace("pointer = \"/answer_status\"", "pointer = \"answer_status\"");
+    ws.replace(
+        "pointer = \"/answer_status\"",
+        "pointer = \"answer_status\"",
+    );
     let out = seam(&["check", "--config", &ws.config_str()]);
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    let err =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     for needle in [
         "pipelines.triage.review.confidence",
         "`/certainty` is not a property declared by the output schema",
@@ -291,18 +365,26 @@ fn bad_review_sections_are_refused_with_line_and_key() {
         let text = std::fs::read_to_string(ws.config()).unwrap();
         text.lines().position(|l| l.starts_with(key)).unwrap() + 1
     };
-    assert!(err.contains(&format!(":{}", line_of("min_confidence"))), "{err}");
-    assert!(err.contains(&format!(":{}", line_of("confidence ="))), "{err}");
+    assert!(
+        err.contains(&format!(":{}", line_of("min_confidence"))),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(":{}", line_of("confidence ="))),
+        "{err}"
+    );
 
     // A confidence that is not a number, and a threshold without a pointer.
     let ws = workspace("http://127.0.0.1:9", "http://127.0.0.1:9");
     ws.replace("confidence = \"/confidence\"", "confidence = \"/summary\"");
     let out = seam(&["check", "--config", &ws.config_str()]);
-    let err = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    let err =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(err.contains("declared as `string`"), "{err}");
     let ws = workspace("http://127.0.0.1:9", "http://127.0.0.1:9");
     ws.replace("confidence = \"/confidence\"\n", "");
     let out = seam(&["check", "--config", &ws.config_str()]);
-    let err = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    let err =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(err.contains("set `confidence` too"), "{err}");
 }

@@ -22,9 +22,8 @@ fn start(path: &Path) -> Result<Arc<Runtime>, String> {
 /// `--output`/`--correction`: a JSON object, or `@FILE` holding one.
 fn object(flag: &str, text: &str) -> Result<Map<String, Value>, String> {
     let text = match text.strip_prefix('@') {
-        Some(file) => {
-            std::fs::read_to_string(file).map_err(|e| format!("{flag}: cannot read `{file}`: {e}"))?
-        }
+        Some(file) => std::fs::read_to_string(file)
+            .map_err(|e| format!("{flag}: cannot read `{file}`: {e}"))?,
         None => text.to_string(),
     };
     match serde_json::from_str(&text) {
@@ -133,9 +132,7 @@ pub async fn run(command: ReviewCommand) -> Result<ExitCode, String> {
             correction,
             json,
         } => {
-            let correction = correction
-                .map(|c| object("--correction", &c))
-                .transpose()?;
+            let correction = correction.map(|c| object("--correction", &c)).transpose()?;
             let rt = start(&config.config)?;
             let done = decide::reject(
                 &rt,

@@ -396,7 +396,14 @@ pub async fn execute_as(
     // as it came), or acts without them. Then `[review]`'s rules.
     let from_model = matches!(answered_by, AnsweredBy::Model { .. });
     let checked = if from_model {
-        ground(rt, &p, redacted_output.clone(), &fitted, &context, &mut trail)
+        ground(
+            rt,
+            &p,
+            redacted_output.clone(),
+            &fitted,
+            &context,
+            &mut trail,
+        )
     } else {
         Ok(redacted_output.clone())
     };
@@ -568,7 +575,11 @@ fn ground(
                 .collect::<Vec<_>>()
                 .join(", "),
         })
-        .at(checked.retracted.iter().map(|r| r.pointer.clone()).collect())),
+        .at(checked
+            .retracted
+            .iter()
+            .map(|r| r.pointer.clone())
+            .collect())),
     }
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::routes::{admin, chat, dlq, drift, escalations, feedback, health, hooks, models, reviews, runs,
+use super::routes::{
+    admin, chat, dlq, drift, escalations, feedback, health, hooks, models, reviews, runs,
 };
 use crate::pipeline::Runtime;
 

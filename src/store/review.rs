@@ -95,7 +95,9 @@ pub struct ReviewDecision {
 #[derive(Debug, Clone)]
 pub enum Decided {
     /// Recorded; `enqueued`: the action's outbox row was new.
-    Recorded { enqueued: bool },
+    Recorded {
+        enqueued: bool,
+    },
     /// Someone decided first: nothing changed.
     Already(Box<ReviewRow>),
     NotFound,

@@ -420,9 +420,7 @@ pub fn chat_completion(model: &serde_json::Value, content: &str) -> serde_json::
 /// `answer` maps the request's messages (as JSON text) to the assistant's
 /// answer (a JSON value, sent as its text). Returns the runtime serving it
 /// and its base URL (without `/v1`).
-pub fn model_double(
-    answer: fn(&str) -> serde_json::Value,
-) -> (tokio::runtime::Runtime, String) {
+pub fn model_double(answer: fn(&str) -> serde_json::Value) -> (tokio::runtime::Runtime, String) {
     let app = axum::Router::new().route(
         "/v1/chat/completions",
         axum::routing::post(

@@ -11,7 +11,9 @@ use super::super::feedback::{self, FeedbackInput};
 use crate::error::Error;
 use crate::ingest::pii;
 use crate::schema::FieldError;
-use crate::store::{AuditEntry, Decided, NewOutbox, ReviewDecision, ReviewFilter, ReviewRow, Store};
+use crate::store::{
+    AuditEntry, Decided, NewOutbox, ReviewDecision, ReviewFilter, ReviewRow, Store,
+};
 
 /// `POST /v1/admin/reviews/{run_id}/approve`.
 #[derive(Debug, Deserialize)]
@@ -66,10 +68,7 @@ pub async fn show(store: &dyn Store, run_id: &str) -> Result<Value, Error> {
         let Ok(body) = serde_json::from_str::<Value>(&record.body) else {
             continue;
         };
-        for (key, into) in [
-            ("retracted", &mut retracted),
-            ("diverging", &mut diverging),
-        ] {
+        for (key, into) in [("retracted", &mut retracted), ("diverging", &mut diverging)] {
             if let Some(items) = body.get(key).and_then(Value::as_array) {
                 into.extend(items.iter().cloned());
             }
@@ -128,8 +127,9 @@ pub async fn approve(rt: &Runtime, run_id: &str, a: Approve) -> Result<Value, Er
         return Err(Error::InputInvalid(vec![FieldError {
             pointer: "/output".into(),
             schema_path: String::new(),
-            message: "required: the run has no proposed output; approve it with a corrected `output`"
-                .into(),
+            message:
+                "required: the run has no proposed output; approve it with a corrected `output`"
+                    .into(),
         }]));
     }
     let kept = match &p.pii.keep {
@@ -165,9 +165,10 @@ pub async fn approve(rt: &Runtime, run_id: &str, a: Approve) -> Result<Value, Er
             (body, Some(map.redact_value(&output)))
         }
         None => {
-            let proposed = row.proposed_body.as_ref().ok_or_else(|| {
-                Error::ReviewCannotAct("the proposed action was not kept".into())
-            })?;
+            let proposed = row
+                .proposed_body
+                .as_ref()
+                .ok_or_else(|| Error::ReviewCannotAct("the proposed action was not kept".into()))?;
             (map.restore(proposed), None)
         }
     };

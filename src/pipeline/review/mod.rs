@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 
 pub use rules::{Confidence, Insufficient, ReviewPolicy};
 
+use super::Runtime;
 use super::attempts::Spent;
 use super::record::Trail;
 use super::run::{RunFailure, RunResult};
-use super::Runtime;
 use crate::config::Pipeline;
 use crate::error::Error;
 use crate::ingest::Ingested;
@@ -87,11 +87,8 @@ pub(crate) async fn send_to_review(
 ) -> Result<RunResult, RunFailure> {
     record.status = "escalated".into();
     let output = proposed.as_ref().map(|a| &a.output);
-    let key = crate::act::idempotency::key(
-        &p.name,
-        &ingested.event_key,
-        output.unwrap_or(&Value::Null),
-    );
+    let key =
+        crate::act::idempotency::key(&p.name, &ingested.event_key, output.unwrap_or(&Value::Null));
     let body = proposed.as_ref().map(|a| {
         p.sink.body(
             &ingested.redacted,

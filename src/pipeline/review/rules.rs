@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn confident_answers_act() {
         let out = json!({"answer": "refund", "confidence": 0.7});
-        assert!(policy().check(&out, true).is_none(), "the threshold itself passes");
+        assert!(
+            policy().check(&out, true).is_none(),
+            "the threshold itself passes"
+        );
         assert!(ReviewPolicy::default().check(&json!({}), true).is_none());
     }
 
@@ -113,7 +116,11 @@ mod tests {
 
     #[test]
     fn baseline_answers_are_not_judged_on_confidence() {
-        assert!(policy().check(&json!({"answer": "refund"}), false).is_none());
+        assert!(
+            policy()
+                .check(&json!({"answer": "refund"}), false)
+                .is_none()
+        );
     }
 
     #[test]

@@ -106,7 +106,13 @@ async fn one_of_concurrent_decisions_lands_with_its_action() {
     };
     let rows = s.reviews(approved, 10).await.unwrap();
     assert_eq!(rows.len(), 1);
-    assert!(rows[0].decided_by.as_deref().unwrap().starts_with("reviewer"));
+    assert!(
+        rows[0]
+            .decided_by
+            .as_deref()
+            .unwrap()
+            .starts_with("reviewer")
+    );
     // The escalation view sees it resolved.
     assert_eq!(s.escalations(Some("resolved"), 10).await.unwrap().len(), 1);
     assert_eq!(s.escalations(Some("open"), 10).await.unwrap().len(), 1);

@@ -163,6 +163,7 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
     assert!(!view.to_string().contains(EMAIL), "{view}");
 
     // Approve over HTTP: exactly one action, with the real values.
+    let t = std::time::Instant::now();
     let (status, done) = post(
         &format!("{base}/v1/admin/reviews/{low}/approve"),
         &json!({"by": "alice", "note": "checked with the customer"}),
@@ -170,6 +171,7 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["action"]["enqueued"], true, "{done}");
     let d = sink.wait_for("the approved action", |d| d.len() >= 2);
+    eprintln!("approve → delivered: {} ms", t.elapsed().as_millis());
     assert_eq!(d[1].body["ticket_id"], "T-2");
     assert_eq!(d[1].body["email"], EMAIL);
     assert_eq!(

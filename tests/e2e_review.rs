@@ -24,6 +24,9 @@ const EMAIL: &str = "dana@example.com";
 /// Confident unless the ticket says it is unsure or that the model cannot
 /// know; the summary names the customer by the placeholder it was given.
 fn answer(messages: &str) -> Value {
+    if messages.contains("gibberish") {
+        return json!({"not": "the output schema"});
+    }
     let (status, confidence) = if messages.contains("no idea") {
         ("insufficient_information", 0.9)
     } else if messages.contains("unsure") {
@@ -316,11 +319,44 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(sink.deliveries().len(), 3, "the rejected run never acted");
 
+    // No model and no rule answered: nothing proposed, so only an approval
+    // with an output can act.
+    let mut t5 = ticket("T-5", "gibberish");
+    t5["subject"] = json!("Question");
+    let (status, answer) = run_triage(&seam_server, &t5);
+    assert_eq!(status, 502, "{answer}");
+    assert_eq!(answer["error"]["escalated"], true, "{answer}");
+    let none = answer["error"]["run_id"].as_str().unwrap().to_string();
+    let out = seam_keyed(&["review", "show", &none, "--config", &cfg]);
+    let view: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["reason"]["type"], "output_invalid", "{view}");
+    assert_eq!(view["proposed_output"], Value::Null, "{view}");
+    let (status, bad) = post(
+        &format!("{base}/v1/admin/reviews/{none}/approve"),
+        &json!({"by": "alice"}),
+    );
+    assert_eq!(status, 422, "{bad}");
+    assert_eq!(bad["error"]["errors"][0]["pointer"], "/output", "{bad}");
+    let (status, done) = post(
+        &format!("{base}/v1/admin/reviews/{none}/approve"),
+        &json!({"by": "alice", "output": {"category": "other", "priority": "low",
+                                         "summary": "Asked <EMAIL_1> what they meant"}}),
+    );
+    assert_eq!(status, 200, "{done}");
+    let d = sink.wait_for("the action written by the reviewer", |d| d.len() >= 4);
+    assert_eq!(d[3].body["ticket_id"], "T-5");
+    assert_eq!(d[3].body["email"], EMAIL);
+    assert_eq!(
+        d[3].body["summary"],
+        format!("Asked {EMAIL} what they meant")
+    );
+
     let m = metrics(&base);
     for line in [
         "seam_reviews_opened_total{pipeline=\"triage\",reason=\"low_confidence\"} 2",
         "seam_reviews_opened_total{pipeline=\"triage\",reason=\"insufficient_information\"} 1",
-        "seam_reviews_decided_total{pipeline=\"triage\",decision=\"approved\"} 2",
+        "seam_reviews_decided_total{pipeline=\"triage\",decision=\"approved\"} 3",
+        "seam_reviews_opened_total{pipeline=\"triage\",reason=\"output_invalid\"} 1",
     ] {
         assert!(m.contains(line), "{line} missing from\n{m}");
     }

@@ -127,6 +127,42 @@ pub enum Error {
     /// (a hallucination canary), or the second could not be made.
     #[error("hallucination canary: {detail}")]
     HallucinationCanary { detail: String },
+    /// The output answered with a value `[pipelines.NAME.review]` lists as
+    /// "insufficient information": a human finishes the run.
+    #[error(
+        "the model answered `{value}` at `{pointer}`: insufficient information; held for review"
+    )]
+    InsufficientInformation { pointer: String, value: String },
+    /// The output's confidence is below `min_confidence` (or missing).
+    #[error("{}", low_confidence(pointer, *confidence, *min))]
+    LowConfidence {
+        pointer: String,
+        confidence: Option<f64>,
+        min: f64,
+    },
+    /// No run with this id is in the review queue.
+    #[error("run `{0}` is not in the review queue")]
+    NotInReview(String),
+    /// The review was decided before; `decision` is that decision.
+    #[error("run `{run_id}` was already {}", decision["decision"].as_str().unwrap_or("decided"))]
+    AlreadyDecided {
+        run_id: String,
+        decision: serde_json::Value,
+    },
+    /// The review cannot be approved as asked (no action can be built).
+    #[error("cannot approve: {0}")]
+    ReviewCannotAct(String),
+}
+
+fn low_confidence(pointer: &str, confidence: Option<f64>, min: f64) -> String {
+    match confidence {
+        Some(c) => format!(
+            "confidence {c} at `{pointer}` is below the pipeline's min_confidence {min}; held for review"
+        ),
+        None => format!(
+            "the output has no numeric confidence at `{pointer}` (min_confidence {min}); held for review"
+        ),
+    }
 }
 
 impl Error {
@@ -138,7 +174,11 @@ impl Error {
             | Error::Cancelled
             | Error::WebhookUnauthorized(_)
             | Error::IdempotencyMismatch(_)
-            | Error::IdempotencyInFlight(_) => ErrorClass::Client,
+            | Error::IdempotencyInFlight(_)
+            | Error::NotInReview(_)
+            | Error::AlreadyDecided { .. }
+            | Error::ReviewCannotAct(_) => ErrorClass::Client,
+            Error::InsufficientInformation { .. } | Error::LowConfidence { .. } => ErrorClass::Data,
             Error::InputInvalid(_)
             | Error::OutputInvalid { .. }
             | Error::ContractDrift { .. }
@@ -180,6 +220,11 @@ impl Error {
             Error::Context(_) => "context_failed",
             Error::RetractedClaims { .. } => "retracted_claims",
             Error::HallucinationCanary { .. } => "hallucination_canary",
+            Error::InsufficientInformation { .. } => "insufficient_information",
+            Error::LowConfidence { .. } => "low_confidence",
+            Error::NotInReview(_) => "not_found",
+            Error::AlreadyDecided { .. } => "already_decided",
+            Error::ReviewCannotAct(_) => "review_cannot_act",
         }
     }
 
@@ -191,7 +236,9 @@ impl Error {
             Error::Prompt(_) => "prompt",
             Error::OutputInvalid { .. }
             | Error::RetractedClaims { .. }
-            | Error::HallucinationCanary { .. } => "output",
+            | Error::HallucinationCanary { .. }
+            | Error::InsufficientInformation { .. }
+            | Error::LowConfidence { .. } => "output",
             Error::Provider(_)
             | Error::Deadline(_)
             | Error::CostCap { .. }
@@ -207,14 +254,18 @@ impl Error {
             | Error::Config(_)
             | Error::WebhookUnauthorized(_)
             | Error::IdempotencyMismatch(_)
-            | Error::IdempotencyInFlight(_) => "pipeline",
+            | Error::IdempotencyInFlight(_)
+            | Error::NotInReview(_)
+            | Error::AlreadyDecided { .. }
+            | Error::ReviewCannotAct(_) => "pipeline",
         }
     }
 
     /// HTTP status: the class default, refined where a client can act on it.
     pub fn status(&self) -> u16 {
         match self {
-            Error::PipelineNotFound(_) | Error::RunNotFound(_) => 404,
+            Error::PipelineNotFound(_) | Error::RunNotFound(_) | Error::NotInReview(_) => 404,
+            Error::AlreadyDecided { .. } | Error::ReviewCannotAct(_) => 409,
             // The model, not the caller, produced the bad data.
             Error::OutputInvalid { .. }
             | Error::RetractedClaims { .. }

@@ -88,6 +88,26 @@ fn fabricated_quotes_are_retracted_and_the_run_reviewed_or_acted_on_without_them
     let run_id = answer["error"]["run_id"].as_str().unwrap().to_string();
     let esc = get_json(&format!("{}/v1/admin/escalations", seam_server.url));
     assert!(esc.to_string().contains(&run_id), "{esc}");
+    // The review keeps the model's output as proposed, and the pointers.
+    let review = get_json(&format!("{}/v1/admin/reviews/{run_id}", seam_server.url));
+    assert_eq!(review["reason"]["type"], "retracted_claims", "{review}");
+    assert_eq!(
+        review["reason"]["pointers"],
+        json!(["/evidence/0"]),
+        "{review}"
+    );
+    assert_eq!(
+        review["proposed_output"]["evidence"][0]["quote"], "Please refund BOTH charges.",
+        "{review}"
+    );
+    assert_eq!(
+        review["trail"]["retracted"][0]["pointer"], "/evidence/0",
+        "{review}"
+    );
+    assert_eq!(
+        review["proposed_body"]["evidence"][0]["value"], "double charge",
+        "{review}"
+    );
     let run = get_json(&format!("{}/v1/runs/{run_id}", seam_server.url));
     let text = run.to_string();
     assert!(text.contains("\"grounding\""), "{run}");

@@ -99,6 +99,12 @@ pub enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// The human review queue: runs held instead of acting (approve to
+    /// deliver the action, reject with a correction).
+    Review {
+        #[command(subcommand)]
+        command: ReviewCommand,
+    },
     /// Feedback (ground truth) on runs.
     Feedback {
         #[command(subcommand)]
@@ -213,6 +219,63 @@ pub enum DlqCommand {
         /// Confirm the deletion.
         #[arg(long)]
         yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Reviews, oldest first.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// open, approved, rejected or all.
+        #[arg(long, default_value = "open")]
+        status: String,
+        #[arg(long)]
+        pipeline: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One review: the reason, the redacted input, the proposed output and
+    /// action, the retracted or diverging pointers (JSON).
+    Show {
+        run_id: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Approve: the action is enqueued (a running `seam serve` delivers it).
+    Approve {
+        run_id: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Who decides.
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        note: Option<String>,
+        /// A corrected output to act on: JSON, or @FILE.
+        #[arg(long)]
+        output: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject: no action; a correction is stored as feedback.
+    Reject {
+        run_id: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Who decides.
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        note: Option<String>,
+        /// The true values of some output fields: JSON, or @FILE.
+        #[arg(long)]
+        correction: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
 }
 

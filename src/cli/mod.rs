@@ -9,6 +9,7 @@ mod dlq;
 mod drift;
 mod feedback;
 mod replay;
+mod review;
 mod run;
 mod serve;
 mod simulate;
@@ -17,7 +18,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{AuditCommand, Cli, Command, CostCommand, DlqCommand, DriftCommand, FeedbackCommand};
+use args::{
+    AuditCommand, Cli, Command, CostCommand, DlqCommand, DriftCommand, FeedbackCommand,
+    ReviewCommand,
+};
 
 /// Parse arguments, set up logging, run the command.
 pub fn main() -> ExitCode {
@@ -127,6 +131,7 @@ pub fn main() -> ExitCode {
             Command::Dlq { command } => dlq::run(command).await,
             Command::Drift { command } => drift::run(command).await,
             Command::Feedback { command } => feedback::run(command).await,
+            Command::Review { command } => review::run(command).await,
             Command::Simulate {
                 listen,
                 faults,

@@ -501,6 +501,7 @@ fn check_pipeline(
         );
     }
     let dual = check_dual(r, name, p.dual.as_ref(), output_schema.as_ref(), raw);
+    let review = super::review::check(r, name, &p.review, output_schema.as_ref());
     let window = check_window(r, name, &p.window);
     let pii = match &p.pii {
         Some(o) => pii.with_override(o).map_err(|problems| {
@@ -563,6 +564,7 @@ fn check_pipeline(
         normalize: normalize.ok()?,
         grounding,
         dual,
+        review,
         sink: sink.ok()?,
     })
 }
@@ -830,7 +832,7 @@ fn check_context(
 /// Whether an object schema declares the path `pointer` (e.g. `/category`)
 /// through nested `properties`. Schemas that do not declare properties
 /// (free-form objects) accept any path.
-fn schema_declares(schema: &serde_json::Value, pointer: &str) -> bool {
+pub(super) fn schema_declares(schema: &serde_json::Value, pointer: &str) -> bool {
     let mut node = schema;
     for segment in pointer.split('/').skip(1) {
         let Some(props) = node.get("properties").and_then(|p| p.as_object()) else {

@@ -9,6 +9,7 @@ mod locate;
 mod model;
 mod providers;
 mod raw;
+mod review;
 mod secret;
 
 pub use load::{ConfigError, ConfigErrors, load};

@@ -240,6 +240,8 @@ pub struct Pipeline {
     /// `[pipelines.NAME.dual]` with the fields the output schema marks
     /// `x-seam-dual`: generated twice and compared.
     pub dual: crate::output::dual::DualPolicy,
+    /// `[pipelines.NAME.review]`: outputs held for a human.
+    pub review: crate::pipeline::review::ReviewPolicy,
     pub sink: SinkConfig,
 }
 

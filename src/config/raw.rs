@@ -270,7 +270,31 @@ pub struct RawPipeline {
     /// `[pipelines.NAME.dual]`: the second generation of the fields the
     /// output schema marks `x-seam-dual`.
     pub dual: Option<RawDual>,
+    /// `[pipelines.NAME.review]`: outputs held for a human instead of acted on.
+    #[serde(default)]
+    pub review: RawReview,
     pub sink: RawSink,
+}
+
+/// `[pipelines.NAME.review]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReview {
+    /// `{ pointer = "/answer", values = ["insufficient_information"] }`:
+    /// an output whose field holds one of the values goes to review.
+    pub insufficient: Option<RawInsufficient>,
+    /// JSON pointer to a number 0..1 in the output, e.g. `/confidence`.
+    pub confidence: Option<String>,
+    /// Outputs whose confidence is below this go to review (0..=1).
+    pub min_confidence: Option<f64>,
+}
+
+/// `[pipelines.NAME.review.insufficient]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInsufficient {
+    pub pointer: String,
+    pub values: Vec<toml::Value>,
 }
 
 /// `[pipelines.NAME.dual]`

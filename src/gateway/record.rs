@@ -285,6 +285,7 @@ impl Tracker {
             finished_at: crate::clock::now_rfc3339(),
             queue_item: None,
             pii_map: None,
+            review: None,
         }
     }
 

@@ -30,7 +30,8 @@ pub struct Second<'a> {
 
 /// Generate the answer again and compare its marked fields with `first`.
 /// `Ok`: act (they agree, or the pipeline acts on divergence); `Err`:
-/// review. What the second generation spent is added to `spent`.
+/// review, with the diverging pointers. What the second generation spent
+/// is added to `spent`.
 pub async fn check(
     rt: &Runtime,
     p: &Pipeline,
@@ -39,7 +40,7 @@ pub async fn check(
     budget: &mut RunBudget,
     spent: &mut Spent,
     trail: &mut Trail,
-) -> Result<(), Error> {
+) -> Result<(), (Error, Vec<String>)> {
     if p.dual.fields.is_empty() {
         return Ok(());
     }
@@ -82,10 +83,9 @@ pub async fn check(
     if acts {
         return Ok(());
     }
-    Err(Error::HallucinationCanary {
-        detail: match problem {
-            Some(e) => format!("the second generation could not be made ({})", e.type_name()),
-            None => format!("the two generations disagree on {}", pointers.join(", ")),
-        },
-    })
+    let detail = match problem {
+        Some(e) => format!("the second generation could not be made ({})", e.type_name()),
+        None => format!("the two generations disagree on {}", pointers.join(", ")),
+    };
+    Err((Error::HallucinationCanary { detail }, pointers))
 }

@@ -15,6 +15,7 @@ mod options;
 mod progress;
 pub(crate) mod record;
 pub(crate) mod resume;
+pub mod review;
 mod run;
 pub mod worker;
 

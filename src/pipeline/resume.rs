@@ -312,6 +312,7 @@ mod tests {
             finished_at: String::new(),
             queue_item: None,
             pii_map: None,
+            review: None,
         }
     }
 

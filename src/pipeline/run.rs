@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::attempts::{Chain, Spent, call_models};
 use super::progress::Progress;
 use super::record::Trail;
+use super::review::{Proposed, Reason, send_to_review};
 use super::{RunOptions, Runtime};
 use crate::act::idempotency;
 use crate::config::Pipeline;
@@ -99,6 +100,9 @@ impl RunFailure {
         }
         if !self.declined.is_empty() {
             error["declined"] = json!(self.declined);
+        }
+        if let Error::AlreadyDecided { decision, .. } = &self.error {
+            error["decision"] = decision.clone();
         }
         error
     }
@@ -209,6 +213,7 @@ pub async fn execute_as(
         finished_at: String::new(),
         queue_item: opts.queue.clone(),
         pii_map: None,
+        review: None,
     };
 
     // Layer 1: ingest. A payload whose shape drifted from its source's
@@ -362,23 +367,34 @@ pub async fn execute_as(
                 // No model and no rule could answer: a human finishes it,
                 // unless it is a background run that can simply be tried
                 // again later.
-                record.status = if matches!(e, Error::Cancelled) {
-                    "cancelled"
-                } else if opts.queue.is_some() && e.class() == ErrorClass::Transient {
-                    "failed"
-                } else {
-                    "escalated"
+                let retry_later = opts.queue.is_some() && e.class() == ErrorClass::Transient;
+                if matches!(e, Error::Cancelled) || retry_later {
+                    record.status = if retry_later { "failed" } else { "cancelled" }.into();
+                    return fail(rt, &p, record, trail, spent, started, e).await;
                 }
-                .into();
-                if record.status == "escalated" {
-                    keep_pii_for_human(&ingested.pii, &mut record, &mut trail);
-                }
-                return fail(rt, &p, record, trail, spent, started, e).await;
+                return send_to_review(
+                    rt,
+                    &p,
+                    record,
+                    trail,
+                    spent,
+                    started,
+                    &ingested,
+                    None,
+                    Reason::new(e),
+                    opts.dry_run,
+                )
+                .await;
             }
         },
     };
+    let model_name = match &answered_by {
+        AnsweredBy::Model { model } => model.clone(),
+        AnsweredBy::Baseline { .. } => "baseline".to_string(),
+    };
     // High-stakes fields are generated a second time and compared; a
-    // divergence (a hallucination canary) sends the run to review.
+    // divergence (a hallucination canary) sends the run to review with
+    // the first answer proposed.
     if let AnsweredBy::Model { model } = &answered_by {
         let ask = super::dual::Second {
             tenant,
@@ -396,30 +412,70 @@ pub async fn execute_as(
             &mut trail,
         )
         .await;
-        if let Err(e) = checked {
-            record.status = "escalated".into();
-            keep_pii_for_human(&ingested.pii, &mut record, &mut trail);
-            return fail(rt, &p, record, trail, spent, started, e).await;
+        if let Err((e, pointers)) = checked {
+            let proposed = Proposed {
+                output: redacted_output,
+                model: model_name,
+            };
+            return send_to_review(
+                rt,
+                &p,
+                record,
+                trail,
+                spent,
+                started,
+                &ingested,
+                Some(proposed),
+                Reason::new(e).at(pointers),
+                opts.dry_run,
+            )
+            .await;
         }
     }
     // Grounded claims and citations the sources do not support are
-    // retracted; the run then goes to review, or acts without them.
-    let redacted_output = match &answered_by {
-        AnsweredBy::Model { .. } => {
-            match ground(rt, &p, redacted_output, &fitted, &context, &mut trail) {
-                Ok(grounded) => grounded,
-                Err(e) => {
-                    record.status = "escalated".into();
-                    keep_pii_for_human(&ingested.pii, &mut record, &mut trail);
-                    return fail(rt, &p, record, trail, spent, started, e).await;
-                }
-            }
-        }
-        AnsweredBy::Baseline { .. } => redacted_output,
+    // retracted; the run then goes to review (the model's output proposed
+    // as it came), or acts without them. Then `[review]`'s rules.
+    let from_model = matches!(answered_by, AnsweredBy::Model { .. });
+    let checked = if from_model {
+        ground(
+            rt,
+            &p,
+            redacted_output.clone(),
+            &fitted,
+            &context,
+            &mut trail,
+        )
+    } else {
+        Ok(redacted_output.clone())
     };
-    let model_name = match &answered_by {
-        AnsweredBy::Model { model } => model.clone(),
-        AnsweredBy::Baseline { .. } => "baseline".to_string(),
+    let held = match checked {
+        Ok(grounded) => match p.review.check(&grounded, from_model) {
+            Some((error, pointers)) => Err((grounded, Reason::new(error).at(pointers))),
+            None => Ok(grounded),
+        },
+        Err(reason) => Err((redacted_output, reason)),
+    };
+    let redacted_output = match held {
+        Ok(output) => output,
+        Err((output, reason)) => {
+            let proposed = Proposed {
+                output,
+                model: model_name,
+            };
+            return send_to_review(
+                rt,
+                &p,
+                record,
+                trail,
+                spent,
+                started,
+                &ingested,
+                Some(proposed),
+                reason,
+                opts.dry_run,
+            )
+            .await;
+        }
     };
     let declined = std::mem::take(&mut spent.declined);
 
@@ -427,7 +483,7 @@ pub async fn execute_as(
     // put back; the audit sees the redacted form only.
     let t = Instant::now();
     let output = ingested.pii.restore(&redacted_output);
-    let run_info = json!({"id": run_id, "pipeline": p.name, "model": model_name, "prompt_version": p.prompt.version});
+    let run_info = super::review::run_info(&run_id, &p, &model_name);
     let key = idempotency::key(&p.name, &ingested.event_key, &redacted_output);
     let body = p.sink.body(&ingested.normalized, &output, &run_info);
     trail.push(
@@ -501,17 +557,6 @@ pub async fn execute_as(
     })
 }
 
-/// An escalated run's placeholder map, kept sealed for the human who
-/// finishes it (never its values in the audit).
-fn keep_pii_for_human(pii: &crate::ingest::pii::PiiMap, record: &mut RunRecord, trail: &mut Trail) {
-    if pii.is_empty() {
-        return;
-    }
-    let kept = crate::ingest::pii::keep_for_escalation(pii, &record.id, crate::clock::now_ms());
-    trail.push("pii", kept.audit);
-    record.pii_map = kept.record;
-}
-
 /// Check the grounded claims and citations the output schema marks against
 /// the input and context the prompt was rendered from. The output without
 /// what was retracted, or `RetractedClaims` when the run must go to review:
@@ -523,7 +568,7 @@ fn ground(
     input: &Value,
     context: &Value,
     trail: &mut Trail,
-) -> Result<Value, Error> {
+) -> Result<Value, Reason> {
     use crate::output::grounding::{self, OnRetraction, Sources};
     let schema = &p.output_schema.source;
     if !grounding::declares_any(schema) {
@@ -561,7 +606,7 @@ fn ground(
     rt.metrics.layer(&p.name, "grounding", t.elapsed());
     match decision {
         "grounded" | "act_without" => Ok(checked.output),
-        _ => Err(Error::RetractedClaims {
+        _ => Err(Reason::new(Error::RetractedClaims {
             count: checked.retracted.len(),
             detail: checked
                 .retracted
@@ -570,7 +615,12 @@ fn ground(
                 .map(|r| format!("{} ({})", r.pointer, r.reason))
                 .collect::<Vec<_>>()
                 .join(", "),
-        }),
+        })
+        .at(checked
+            .retracted
+            .iter()
+            .map(|r| r.pointer.clone())
+            .collect())),
     }
 }
 
@@ -665,7 +715,7 @@ fn fit_window(rt: &Runtime, p: &Pipeline, input: &Value, context: Value) -> (Val
 }
 
 /// Record a failed run with its trail, then return the error with its id.
-async fn fail(
+pub(super) async fn fail(
     rt: &Runtime,
     p: &Pipeline,
     mut record: RunRecord,

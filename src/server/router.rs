@@ -5,7 +5,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::routes::{admin, chat, dlq, drift, escalations, feedback, health, hooks, models, runs};
+use super::routes::{
+    admin, chat, dlq, drift, escalations, feedback, health, hooks, models, reviews, runs,
+};
 use crate::pipeline::Runtime;
 
 pub fn app(rt: Arc<Runtime>) -> Router {
@@ -18,6 +20,10 @@ pub fn app(rt: Arc<Runtime>) -> Router {
         .route("/v1/models", get(models::list))
         .route("/v1/models/{id}", get(models::get))
         .route("/v1/admin/escalations", get(escalations::list))
+        .route("/v1/admin/reviews", get(reviews::list))
+        .route("/v1/admin/reviews/{run_id}", get(reviews::show))
+        .route("/v1/admin/reviews/{run_id}/approve", post(reviews::approve))
+        .route("/v1/admin/reviews/{run_id}/reject", post(reviews::reject))
         .route("/v1/admin/drift", get(drift::list))
         .route("/v1/admin/drift/accept", post(drift::accept))
         .route("/v1/admin/dlq", get(dlq::list))

@@ -7,6 +7,7 @@ mod budget;
 mod contracts;
 mod feedback;
 mod idempotency;
+mod review;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -74,6 +75,10 @@ pub struct RunRecord {
     /// finishes it: written in the run's transaction. Not in the row.
     #[serde(skip)]
     pub pii_map: Option<KeptPii>,
+    /// What an escalated run keeps for its reviewer (the proposed output
+    /// and action): written with the escalation. Not in the row.
+    #[serde(skip)]
+    pub review: Option<ReviewHold>,
 }
 
 /// A run's PII placeholder map, sealed (see `ingest::pii`), kept until
@@ -392,6 +397,9 @@ pub use budget::{
 pub use contracts::{ContractStore, DriftRow, NewDrift};
 pub use feedback::{Accuracy, FeedbackRow, FeedbackStore, NewFeedback};
 pub use idempotency::{IdemBegin, IdemClaim, IdempotencyStore};
+pub use review::{
+    Decided, ReviewDecision, ReviewFilter, ReviewHold, ReviewReason, ReviewRow, ReviewStore,
+};
 
 #[async_trait::async_trait]
 pub trait Store:
@@ -406,6 +414,7 @@ pub trait Store:
     + CostStore
     + BatchStore
     + IdempotencyStore
+    + ReviewStore
 {
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<()>;

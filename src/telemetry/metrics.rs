@@ -54,6 +54,18 @@ struct RetractionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReviewOpenedLabels {
+    pipeline: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReviewDecidedLabels {
+    pipeline: String,
+    decision: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DualLabels {
     pipeline: String,
     decision: String,
@@ -118,6 +130,8 @@ pub struct Metrics {
     grounding_retractions: Family<RetractionLabels, Counter>,
     dual_generations: Family<DualLabels, Counter>,
     canaries: Family<CanaryLabels, Counter>,
+    reviews_opened: Family<ReviewOpenedLabels, Counter>,
+    reviews_decided: Family<ReviewDecidedLabels, Counter>,
     webhooks: Family<RunLabels, Counter>,
     budget_refusals: Family<BudgetLabels, Counter>,
     budget_spent: Family<BudgetLabels, Gauge>,
@@ -207,6 +221,18 @@ impl Metrics {
             "grounding_retractions",
             "Claims and citations retracted from model outputs, by reason: missing_quote, quote_too_short, quote_not_found, unknown_source, source_not_allowed",
             grounding_retractions.clone(),
+        );
+        let reviews_opened = Family::<ReviewOpenedLabels, Counter>::default();
+        registry.register(
+            "reviews_opened",
+            "Runs sent to the human review queue instead of acting, by reason (the run's error type: insufficient_information, low_confidence, retracted_claims, hallucination_canary, or why no model answered)",
+            reviews_opened.clone(),
+        );
+        let reviews_decided = Family::<ReviewDecidedLabels, Counter>::default();
+        registry.register(
+            "reviews_decided",
+            "Reviews decided by a person, by decision: approved (the action is delivered) or rejected",
+            reviews_decided.clone(),
         );
         let dual_generations = Family::<DualLabels, Counter>::default();
         registry.register(
@@ -342,6 +368,8 @@ impl Metrics {
             grounding_retractions,
             dual_generations,
             canaries,
+            reviews_opened,
+            reviews_decided,
             webhooks,
             breaker_state,
             breaker_transitions,
@@ -496,6 +524,24 @@ impl Metrics {
             .get_or_create(&RetractionLabels {
                 pipeline: pipeline.into(),
                 reason: reason.into(),
+            })
+            .inc();
+    }
+
+    pub fn review_opened(&self, pipeline: &str, reason: &str) {
+        self.reviews_opened
+            .get_or_create(&ReviewOpenedLabels {
+                pipeline: pipeline.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
+    pub fn review_decided(&self, pipeline: &str, decision: &str) {
+        self.reviews_decided
+            .get_or_create(&ReviewDecidedLabels {
+                pipeline: pipeline.into(),
+                decision: decision.into(),
             })
             .inc();
     }

@@ -422,6 +422,36 @@ pub fn serve_in_background(app: axum::Router) -> (tokio::runtime::Runtime, std::
     (runtime, addr)
 }
 
+/// An OpenAI chat-completion response for `model` whose assistant message
+/// is `content`.
+pub fn chat_completion(model: &serde_json::Value, content: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": "chatcmpl-double", "object": "chat.completion", "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+    })
+}
+
+/// A model double on a loopback port speaking the OpenAI chat wire:
+/// `answer` maps the request's messages (as JSON text) to the assistant's
+/// answer (a JSON value, sent as its text). Returns the runtime serving it
+/// and its base URL (without `/v1`).
+pub fn model_double(answer: fn(&str) -> serde_json::Value) -> (tokio::runtime::Runtime, String) {
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(
+            move |axum::Json(req): axum::Json<serde_json::Value>| async move {
+                let content = answer(&req["messages"].to_string()).to_string();
+                axum::Json(chat_completion(&req["model"], &content))
+            },
+        ),
+    );
+    let (runtime, addr) = serve_in_background(app);
+    (runtime, format!("http://{addr}"))
+}
+
 /// A Python with the test clients of tests/python/requirements.txt, in a
 /// venv under target/ made on first use (and remade when the requirements
 /// change). `.ci/run` makes it ahead of time.

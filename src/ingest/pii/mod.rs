@@ -87,6 +87,20 @@ impl PiiMap {
             .collect()
     }
 
+    /// The same map redacting with `policy` (a map opened from its seal
+    /// carries the default one).
+    pub fn with_policy(mut self, policy: Arc<PiiPolicy>) -> PiiMap {
+        self.policy = policy;
+        self
+    }
+
+    /// Redact every string (and object key) of `value` with this run's
+    /// placeholders: values it already holds get their own placeholder.
+    pub fn redact_value(&mut self, value: &Value) -> Value {
+        let policy = self.policy.clone();
+        redact_value(value, &policy, self)
+    }
+
     /// Redact one more string with this run's placeholders and policy.
     pub fn redact_text(&mut self, text: &str) -> String {
         let policy = self.policy.clone();
@@ -165,6 +179,19 @@ fn redact_str(s: &str, policy: &PiiPolicy, map: &mut PiiMap) -> String {
     }
     out.push_str(&s[last..]);
     out
+}
+
+/// Whether any string (or object key) of `value` holds a placeholder.
+pub fn has_placeholders(value: &Value) -> bool {
+    let Some(re) = PLACEHOLDER.as_ref() else {
+        return false;
+    };
+    match value {
+        Value::String(s) => re.is_match(s),
+        Value::Array(a) => a.iter().any(has_placeholders),
+        Value::Object(o) => o.iter().any(|(k, v)| re.is_match(k) || has_placeholders(v)),
+        _ => false,
+    }
 }
 
 /// What an escalated run keeps of its map: the sealed record (if any) and

@@ -9,4 +9,5 @@ pub mod health;
 pub mod hooks;
 pub mod models;
 mod openai_wire;
+pub mod reviews;
 pub mod runs;

@@ -325,6 +325,7 @@ fn run(
         finished_at: created_at.into(),
         queue_item: None,
         pii_map: None,
+        review: None,
     }
 }
 

@@ -27,6 +27,8 @@ mod budget_tests;
 #[cfg(test)]
 mod queue_tests;
 #[cfg(test)]
+mod review_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;
@@ -259,6 +261,28 @@ impl super::FeedbackStore for SqliteStore {
     async fn feedback(&self, pipeline: &str, limit: usize) -> Result<Vec<super::FeedbackRow>> {
         let pipeline = pipeline.to_string();
         self.read(move |c| feedback::list(c, &pipeline, limit))
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl super::ReviewStore for SqliteStore {
+    async fn reviews(
+        &self,
+        filter: super::ReviewFilter,
+        limit: usize,
+    ) -> Result<Vec<super::ReviewRow>> {
+        self.read(move |c| escalations::reviews(c, &filter, limit))
+            .await
+    }
+
+    async fn review(&self, run_id: &str) -> Result<Option<super::ReviewRow>> {
+        let run_id = run_id.to_string();
+        self.read(move |c| escalations::review(c, &run_id)).await
+    }
+
+    async fn decide_review(&self, d: super::ReviewDecision) -> Result<super::Decided> {
+        self.write_audited(move |tx, head| escalations::decide(tx, head, &d))
             .await
     }
 }

@@ -93,6 +93,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<RunRecord>> {
                 finished_at: r.get(18)?,
                 queue_item: None,
                 pii_map: None,
+                review: None,
             })
         })
         .optional()?;

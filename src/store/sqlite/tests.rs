@@ -46,6 +46,7 @@ pub(super) fn run(id: &str) -> RunRecord {
         finished_at: "2026-11-23T00:00:00.000Z".into(),
         queue_item: None,
         pii_map: None,
+        review: None,
     }
 }
 

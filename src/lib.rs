@@ -20,6 +20,7 @@ pub mod budget;
 pub mod flags;
 pub mod infer;
 pub mod ingest;
+pub mod eval;
 pub mod output;
 pub mod prompt;
 pub mod telemetry;

@@ -237,6 +237,8 @@ pub struct Pipeline {
     pub normalize: crate::ingest::normalize::Normalizer,
     /// `[pipelines.NAME.grounding]`: grounded claims and citations.
     pub grounding: crate::output::grounding::GroundingPolicy,
+    /// `[pipelines.NAME.eval]`: the scoring rule of each output field.
+    pub eval: crate::eval::EvalPolicy,
     pub sink: SinkConfig,
 }
 

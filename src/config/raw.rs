@@ -267,6 +267,9 @@ pub struct RawPipeline {
     /// the output schema marks and the sources do not support.
     #[serde(default)]
     pub grounding: RawGrounding,
+    /// `[pipelines.NAME.eval]`: how `seam eval` scores each output field.
+    #[serde(default)]
+    pub eval: crate::eval::RawEval,
     pub sink: RawSink,
 }
 

@@ -5,6 +5,7 @@
 mod batch;
 mod budget;
 mod contracts;
+mod eval;
 mod feedback;
 mod idempotency;
 pub mod sqlite;
@@ -390,6 +391,7 @@ pub use budget::{
 };
 
 pub use contracts::{ContractStore, DriftRow, NewDrift};
+pub use eval::{EvalRun, EvalStore};
 pub use feedback::{Accuracy, FeedbackRow, FeedbackStore, NewFeedback};
 pub use idempotency::{IdemBegin, IdemClaim, IdempotencyStore};
 
@@ -401,6 +403,7 @@ pub trait Store:
     + QueueStore
     + DeadLetterStore
     + ContractStore
+    + EvalStore
     + FeedbackStore
     + BudgetStore
     + CostStore

@@ -56,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "feedback",
         include_str!("../../../migrations/sqlite/0010_feedback.sql"),
     ),
+    (
+        14,
+        "eval_runs",
+        include_str!("../../../migrations/sqlite/0014_eval_runs.sql"),
+    ),
 ];
 
 fn applied(conn: &Connection) -> Result<Vec<i64>> {

@@ -121,12 +121,11 @@ async fn eval(a: EvalArgs) -> Result<ExitCode, String> {
         });
     }
     // Every line checked before any model is called.
-    let set = crate::eval::set::load(&set_path, &p.output_schema.source, &p.eval).map_err(
-        |errors| {
+    let set =
+        crate::eval::set::load(&set_path, &p.output_schema.source, &p.eval).map_err(|errors| {
             let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
             format!("the golden set is not valid:\n  {}", lines.join("\n  "))
-        },
-    )?;
+        })?;
     let variants = variants(&a.models, &prompts);
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&config.store).map_err(|e| e.to_string())?);
@@ -357,8 +356,18 @@ async fn history(
         return Ok(ExitCode::SUCCESS);
     }
     let header = [
-        "id", "finished", "variant", "set", "cases", "score", "change", "refusals", "flags",
-        "p95 ms", "cost/item", "gate",
+        "id",
+        "finished",
+        "variant",
+        "set",
+        "cases",
+        "score",
+        "change",
+        "refusals",
+        "flags",
+        "p95 ms",
+        "cost/item",
+        "gate",
     ];
     let mut table: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for (r, change) in &out {
@@ -378,7 +387,13 @@ async fn history(
         ]);
     }
     let widths: Vec<usize> = (0..header.len())
-        .map(|i| table.iter().map(|row| row[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            table
+                .iter()
+                .map(|row| row[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     for row in &table {
         let line: Vec<String> = row

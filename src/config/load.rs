@@ -500,18 +500,15 @@ fn check_pipeline(
             "the output schema marks no property `\"x-seam-grounded\": true` or `\"x-seam-citations\": true`",
         );
     }
-    let eval = crate::eval::EvalPolicy::load(
-        &p.eval,
-        output_schema.as_ref().map(|s| &s.source),
-    )
-    .unwrap_or_else(|problems| {
-        for (sub, message) in problems {
-            let mut path = vec!["pipelines".into(), name.into(), "eval".into()];
-            path.extend(sub);
-            r.push(path, message);
-        }
-        crate::eval::EvalPolicy::default()
-    });
+    let eval = crate::eval::EvalPolicy::load(&p.eval, output_schema.as_ref().map(|s| &s.source))
+        .unwrap_or_else(|problems| {
+            for (sub, message) in problems {
+                let mut path = vec!["pipelines".into(), name.into(), "eval".into()];
+                path.extend(sub);
+                r.push(path, message);
+            }
+            crate::eval::EvalPolicy::default()
+        });
     let window = check_window(r, name, &p.window);
     let pii = match &p.pii {
         Some(o) => pii.with_override(o).map_err(|problems| {

@@ -32,9 +32,7 @@ pub fn judge(
     if let Some(min) = min_score
         && score + EPSILON < min
     {
-        reasons.push(format!(
-            "score {score:.4} is below --min-score {min:.4}"
-        ));
+        reasons.push(format!("score {score:.4} is below --min-score {min:.4}"));
     }
     if let Some(b) = baseline
         && score + EPSILON < b.score - tolerance
@@ -83,10 +81,17 @@ mod tests {
         assert!(judge(0.75, None, Some(&base(0.80)), 0.05).passed);
         let v = judge(0.70, None, Some(&base(0.80)), 0.02);
         assert!(!v.passed);
-        assert!(v.reasons[0].contains("below the baseline 0.8000 (eval #7"), "{:?}", v.reasons);
+        assert!(
+            v.reasons[0].contains("below the baseline 0.8000 (eval #7"),
+            "{:?}",
+            v.reasons
+        );
         // Better than the baseline always passes.
         assert!(judge(0.95, None, Some(&base(0.80)), 0.0).passed);
         // Both reasons.
-        assert_eq!(judge(0.5, Some(0.9), Some(&base(0.8)), 0.02).reasons.len(), 2);
+        assert_eq!(
+            judge(0.5, Some(0.9), Some(&base(0.8)), 0.02).reasons.len(),
+            2
+        );
     }
 }

@@ -202,7 +202,12 @@ summary = { rule = "similarity", threshold = 0.8 }"#),
             }
         );
         assert_eq!(p.rule("tags"), FieldRule::SetF1);
-        assert_eq!(p.rule("summary"), FieldRule::Similarity { threshold: Some(0.8) });
+        assert_eq!(
+            p.rule("summary"),
+            FieldRule::Similarity {
+                threshold: Some(0.8)
+            }
+        );
         assert_eq!(p.rule("unlisted"), FieldRule::Exact);
     }
 
@@ -223,10 +228,19 @@ summary = { rule = "similarity", threshold = 2 }"#),
             .map(|(p, m)| format!("{}: {m}", p.join(".")))
             .collect();
         assert_eq!(problems.len(), 5, "{text:?}");
-        assert!(text.iter().any(|t| t.starts_with("fields.colour: `colour` is not a property")));
-        assert!(text.iter().any(|t| t.starts_with("fields.category.rule: `fuzzy` is not one of")));
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("fields.colour: `colour` is not a property"))
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("fields.category.rule: `fuzzy` is not one of"))
+        );
         assert!(text.contains(&"fields.amount.tolerance: must be 0 or more".to_string()));
-        assert!(text.iter().any(|t| t.starts_with("fields.tags.threshold: `threshold` is not a setting")));
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("fields.tags.threshold: `threshold` is not a setting"))
+        );
         assert!(text.contains(&"fields.summary.threshold: must be between 0 and 1".to_string()));
     }
 }

@@ -140,13 +140,24 @@ pub fn aggregate(
     let cost: u64 = outcomes.iter().map(|o| o.cost_micros).sum();
     Aggregate {
         cases: n,
-        score: if scored == 0 { 0.0 } else { total / scored as f64 },
+        score: if scored == 0 {
+            0.0
+        } else {
+            total / scored as f64
+        },
         fields: sums
             .into_iter()
             .map(|(f, (sum, count))| {
                 let rule = policy.rule(&f).name();
                 let score = sum / count as f64;
-                (f, FieldScore { rule, score, cases: count })
+                (
+                    f,
+                    FieldScore {
+                        rule,
+                        score,
+                        cases: count,
+                    },
+                )
             })
             .collect(),
         hallucination_rate: rate(outcomes.iter().filter(|o| o.flagged).count()),
@@ -206,7 +217,13 @@ mod tests {
         }
     }
 
-    fn outcome(status: &str, output: Option<Value>, flagged: bool, latency: u64, cost: u64) -> CaseOutcome {
+    fn outcome(
+        status: &str,
+        output: Option<Value>,
+        flagged: bool,
+        latency: u64,
+        cost: u64,
+    ) -> CaseOutcome {
         CaseOutcome {
             line: 0,
             run_id: Some("r".into()),
@@ -230,11 +247,29 @@ mod tests {
         ];
         let outcomes = [
             // both right
-            outcome("succeeded", Some(json!({"category": "bug", "priority": "high"})), false, 30, 100),
+            outcome(
+                "succeeded",
+                Some(json!({"category": "bug", "priority": "high"})),
+                false,
+                30,
+                100,
+            ),
             // one right, flagged
-            outcome("succeeded", Some(json!({"category": "billing", "priority": "urgent"})), true, 10, 101),
+            outcome(
+                "succeeded",
+                Some(json!({"category": "billing", "priority": "urgent"})),
+                true,
+                10,
+                101,
+            ),
             // escalated: 0 on its field even with an output
-            outcome("escalated", Some(json!({"category": "other"})), false, 20, 0),
+            outcome(
+                "escalated",
+                Some(json!({"category": "other"})),
+                false,
+                20,
+                0,
+            ),
         ];
         let a = aggregate(&EvalPolicy::default(), &cases, &outcomes, &|v| v.clone());
         // 5 fields scored, 3 right.
@@ -247,7 +282,13 @@ mod tests {
         assert_eq!(a.latency_ms, Latency { p50: 20, p95: 30 });
         assert_eq!(a.cost_micros_total, 201);
         assert_eq!(a.cost_micros_per_item, 67);
-        assert_eq!(a.tokens, Tokens { input: 30, output: 15 });
+        assert_eq!(
+            a.tokens,
+            Tokens {
+                input: 30,
+                output: 15
+            }
+        );
         assert_eq!(a.mismatches, 2);
         assert_eq!(a.worst[0].line, 2);
         assert_eq!(a.worst[0].pointer, "/priority");

@@ -109,7 +109,10 @@ pub fn set_f1(expected: &[Value], got: &[Value]) -> f64 {
     if e.is_empty() && g.is_empty() {
         return 1.0;
     }
-    let hits = e.iter().filter(|x| g.iter().any(|y| json_equal(x, y))).count();
+    let hits = e
+        .iter()
+        .filter(|x| g.iter().any(|y| json_equal(x, y)))
+        .count();
     2.0 * hits as f64 / (e.len() + g.len()) as f64
 }
 
@@ -173,7 +176,10 @@ mod tests {
         assert_eq!(r.score(&json!(1), Some(&json!(1.0))), 1.0);
         assert_eq!(r.score(&json!("bug"), Some(&json!("bug"))), 1.0);
         assert_eq!(r.score(&json!("bug"), Some(&json!("Bug"))), 0.0);
-        assert_eq!(r.score(&json!({"a": [1, 2]}), Some(&json!({"a": [1.0, 2]}))), 1.0);
+        assert_eq!(
+            r.score(&json!({"a": [1, 2]}), Some(&json!({"a": [1.0, 2]}))),
+            1.0
+        );
         assert_eq!(r.score(&json!([1, 2]), Some(&json!([2, 1]))), 0.0);
         assert_eq!(r.score(&json!("x"), None), 0.0);
         assert_eq!(r.score(&json!(null), Some(&json!(null))), 1.0);
@@ -209,7 +215,10 @@ mod tests {
         let s = r.score(&json!(["a", "b", "c"]), Some(&json!(["d", "c", "b"])));
         assert!((s - 2.0 / 3.0).abs() < 1e-12);
         // Order and duplicates do not matter.
-        assert_eq!(r.score(&json!(["a", "b"]), Some(&json!(["b", "a", "a"]))), 1.0);
+        assert_eq!(
+            r.score(&json!(["a", "b"]), Some(&json!(["b", "a", "a"]))),
+            1.0
+        );
         assert_eq!(r.score(&json!([]), Some(&json!([]))), 1.0);
         assert_eq!(r.score(&json!(["a"]), Some(&json!([]))), 0.0);
         assert_eq!(r.score(&json!(["a"]), Some(&json!("a"))), 0.0);
@@ -221,7 +230,10 @@ mod tests {
     #[test]
     fn similarity_normalises_then_measures_edits() {
         // Case, NFC and whitespace do not count.
-        assert_eq!(similarity("Caf\u{e9}  crashed", "CAFE\u{301} crashed\n"), 1.0);
+        assert_eq!(
+            similarity("Caf\u{e9}  crashed", "CAFE\u{301} crashed\n"),
+            1.0
+        );
         // kitten → sitting: 3 edits over 7 characters.
         assert!((similarity("kitten", "sitting") - (1.0 - 3.0 / 7.0)).abs() < 1e-12);
         assert_eq!(similarity("", ""), 1.0);
@@ -244,7 +256,10 @@ mod tests {
         };
         assert_eq!(num.check_expected(&json!("1")), Some("a number"));
         assert_eq!(num.check_expected(&json!(1)), None);
-        assert_eq!(FieldRule::SetF1.check_expected(&json!("a")), Some("an array"));
+        assert_eq!(
+            FieldRule::SetF1.check_expected(&json!("a")),
+            Some("an array")
+        );
         assert_eq!(FieldRule::Exact.check_expected(&json!({"x": 1})), None);
     }
 }

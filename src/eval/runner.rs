@@ -116,8 +116,14 @@ mod tests {
 
     #[test]
     fn flags_retractions_and_divergence_only() {
-        assert!(!flagged(&[rec("ingest", "{}"), rec("grounding", r#"{"decision":"grounded"}"#)]));
-        assert!(flagged(&[rec("grounding", r#"{"decision":"act_without"}"#)]));
+        assert!(!flagged(&[
+            rec("ingest", "{}"),
+            rec("grounding", r#"{"decision":"grounded"}"#)
+        ]));
+        assert!(flagged(&[rec(
+            "grounding",
+            r#"{"decision":"act_without"}"#
+        )]));
         assert!(flagged(&[rec("grounding", r#"{"decision":"review"}"#)]));
         assert!(flagged(&[rec("dual", r#"{"decision":"diverged"}"#)]));
         assert!(!flagged(&[rec("dual", r#"{"decision":"agreed"}"#)]));

@@ -112,7 +112,10 @@ pub fn load(
             }
             Some(Value::Object(m)) => Some(m),
             Some(_) => {
-                bad("/expected", "must be an object (field → expected value)".into());
+                bad(
+                    "/expected",
+                    "must be an object (field → expected value)".into(),
+                );
                 None
             }
         };
@@ -134,10 +137,7 @@ pub fn load(
                 }
                 let rule = policy.rule(field);
                 if let Some(kind) = rule.check_expected(want) {
-                    bad(
-                        &pointer,
-                        format!("rule `{}` needs {kind}", rule.name()),
-                    );
+                    bad(&pointer, format!("rule `{}` needs {kind}", rule.name()));
                 }
             }
         }
@@ -206,17 +206,25 @@ mod tests {
             .collect();
         assert_eq!(text.len(), 4, "{text:#?}");
         assert!(text[0].starts_with("F:3: /expected/colour: `colour` is not a property"));
-        assert_eq!(text[1], "F:4: /expected/amount: rule `numeric` needs a number");
+        assert_eq!(
+            text[1],
+            "F:4: /expected/amount: rule `numeric` needs a number"
+        );
         assert_eq!(text[2], "F:5: /input: must be an object (the event)");
         assert!(text[3].starts_with("F:6: : not JSON"), "{}", text[3]);
     }
 
     #[test]
     fn good_set_parses_with_its_hash() {
-        let text = "{\"input\": {\"a\": 1}, \"expected\": {\"category\": \"x\"}, \"run_id\": \"r\"}\n";
+        let text =
+            "{\"input\": {\"a\": 1}, \"expected\": {\"category\": \"x\"}, \"run_id\": \"r\"}\n";
         let f = file(text);
-        let s = load(f.path(), &json!({"properties": {"category": {}}}), &EvalPolicy::default())
-            .unwrap();
+        let s = load(
+            f.path(),
+            &json!({"properties": {"category": {}}}),
+            &EvalPolicy::default(),
+        )
+        .unwrap();
         assert_eq!(s.cases.len(), 1);
         assert_eq!(s.cases[0].line, 1);
         assert_eq!(s.sha256, crate::canonical::sha256_hex(text));

@@ -37,10 +37,16 @@ pub fn render(pipeline: &str, set: &GoldenSet, variants: &[VariantResult]) -> St
                 .unwrap_or_else(|| "-".into())
         });
     }
-    row("hallucination flags", &|v| pct(v.aggregate.hallucination_rate));
+    row("hallucination flags", &|v| {
+        pct(v.aggregate.hallucination_rate)
+    });
     row("refusals", &|v| pct(v.aggregate.refusal_rate));
-    row("latency p50", &|v| format!("{} ms", v.aggregate.latency_ms.p50));
-    row("latency p95", &|v| format!("{} ms", v.aggregate.latency_ms.p95));
+    row("latency p50", &|v| {
+        format!("{} ms", v.aggregate.latency_ms.p50)
+    });
+    row("latency p95", &|v| {
+        format!("{} ms", v.aggregate.latency_ms.p95)
+    });
     row("cost per item", &|v| usd(v.aggregate.cost_micros_per_item));
     row("cost total", &|v| usd(v.aggregate.cost_micros_total));
     row("tokens in/out", &|v| {
@@ -50,9 +56,15 @@ pub fn render(pipeline: &str, set: &GoldenSet, variants: &[VariantResult]) -> St
         Some(b) => format!("{:.4} (#{})", b.score, b.eval_id),
         None => "-".into(),
     });
-    row("gate", &|v| if v.gate.passed { "pass" } else { "FAIL" }.into());
+    row("gate", &|v| {
+        if v.gate.passed { "pass" } else { "FAIL" }.into()
+    });
 
-    let label_w = rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0);
+    let label_w = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
     let col_w: Vec<usize> = (0..variants.len())
         .map(|i| {
             rows.iter()

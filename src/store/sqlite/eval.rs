@@ -102,3 +102,70 @@ pub fn list(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::store::{EvalRun, EvalStore};
+
+    fn row(variant: &str, set: &str, score: f64) -> EvalRun {
+        EvalRun {
+            id: 0,
+            pipeline: "triage".into(),
+            variant: variant.into(),
+            models: vec!["small".into(), "large".into()],
+            prompt_version: "abc".into(),
+            set_path: "eval.jsonl".into(),
+            set_sha256: set.into(),
+            cases: 20,
+            score,
+            fields: json!({"category": {"rule": "exact", "score": score, "cases": 20}}),
+            hallucination_rate: 0.05,
+            refusal_rate: 0.1,
+            latency_p50_ms: 7,
+            latency_p95_ms: 30,
+            cost_micros_total: 1340,
+            cost_micros_per_item: 67,
+            input_tokens: 6533,
+            output_tokens: 585,
+            passed: true,
+            seam_version: "0.1.0".into(),
+            started_at: "2026-01-01T00:00:00.000Z".into(),
+            finished_at: "2026-01-01T00:00:01.000Z".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn baseline_is_the_latest_of_the_same_variant_and_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = super::super::tests::store(&dir);
+        assert!(
+            s.last_eval_run("triage", "default", "h1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let a = s.add_eval_run(row("default", "h1", 0.5)).await.unwrap();
+        let b = s.add_eval_run(row("default", "h1", 0.7)).await.unwrap();
+        s.add_eval_run(row("model:large", "h1", 0.9)).await.unwrap();
+        s.add_eval_run(row("default", "h2", 0.1)).await.unwrap();
+        assert!(b > a);
+        let last = s
+            .last_eval_run("triage", "default", "h1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((last.id, last.score), (b, 0.7));
+        assert_eq!(last.models, ["small", "large"]);
+        assert_eq!(last.fields["category"]["cases"], 20);
+        assert_eq!((last.latency_p95_ms, last.cost_micros_per_item), (30, 67));
+        // History: oldest first, by set, the latest `limit`.
+        let all = s.eval_runs("triage", None, 10).await.unwrap();
+        assert_eq!(all.len(), 4);
+        assert_eq!(all[0].id, a);
+        let h1 = s.eval_runs("triage", Some("h1"), 2).await.unwrap();
+        assert_eq!(h1.iter().map(|r| r.score).collect::<Vec<_>>(), [0.7, 0.9]);
+        assert!(s.eval_runs("other", None, 10).await.unwrap().is_empty());
+    }
+}

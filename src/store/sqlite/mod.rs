@@ -258,7 +258,11 @@ impl super::EvalStore for SqliteStore {
         variant: &str,
         set_sha256: &str,
     ) -> Result<Option<super::EvalRun>> {
-        let (p, v, s) = (pipeline.to_string(), variant.to_string(), set_sha256.to_string());
+        let (p, v, s) = (
+            pipeline.to_string(),
+            variant.to_string(),
+            set_sha256.to_string(),
+        );
         self.read(move |c| eval::last(c, &p, &v, &s)).await
     }
 

@@ -437,3 +437,57 @@ fn check_reports_eval_section_errors_with_line_and_key() {
         assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
     }
 }
+
+/// The hallucination-flag rate is the share of runs whose grounding check
+/// retracted a claim: with the simulator fabricating quotes in about half
+/// the answers and `on_retraction = "act"`, it matches a recount of the
+/// `grounding` audit records, and no run is a refusal.
+#[test]
+fn hallucination_flags_follow_the_grounding_records() {
+    let sim = simulator("fabricate=50%");
+    let ws = Workspace::example("ticket-triage", &sim.url);
+    let schema = ws.dir.path().join("schemas/triage.json");
+    let mut s: Value = serde_json::from_str(&std::fs::read_to_string(&schema).unwrap()).unwrap();
+    s["properties"]["evidence"] = serde_json::json!({
+        "type": "array", "x-seam-grounded": true,
+        "items": {"type": "object", "required": ["value", "quote"], "additionalProperties": false,
+                  "properties": {"value": {"type": "string"}, "quote": {"type": "string"}}}
+    });
+    std::fs::write(&schema, s.to_string()).unwrap();
+    ws.append("[pipelines.triage.grounding]\non_retraction = \"act\"\n");
+
+    let out = eval(&ws, &["--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = &json_of(&out)["variants"][0];
+    let conn = rusqlite::Connection::open(ws.db()).unwrap();
+    let flagged: i64 = conn
+        .query_row(
+            "SELECT count(DISTINCT run_id) FROM audit WHERE layer = 'grounding'
+             AND json_extract(body, '$.decision') <> 'grounded'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let checked: i64 = conn
+        .query_row(
+            "SELECT count(DISTINCT run_id) FROM audit WHERE layer = 'grounding'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(checked, 20, "every run was checked");
+    assert!(
+        flagged > 0 && flagged < 20,
+        "about half fabricated: {flagged}"
+    );
+    assert!(
+        (v["hallucination_rate"].as_f64().unwrap() - flagged as f64 / 20.0).abs() < 1e-9,
+        "{v}"
+    );
+    assert_eq!(v["refusal_rate"], 0.0, "{v}");
+}

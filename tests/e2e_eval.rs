@@ -403,9 +403,9 @@ fn bad_set_line_errors_before_any_model_call() {
 #[test]
 fn check_reports_eval_section_errors_with_line_and_key() {
     let ws = Workspace::example("ticket-triage", "http://127.0.0.1:9");
-    ws.replace(
-        "priority = \"exact\"\nsummary = { rule = \"similarity\", threshold = 0.6 }",
-        "colour = \"exact\"\npriority = { rule = \"numeric\", tolerance = -1 }\nsummary = \"fuzzy\"",
+    ws.append(
+        "[pipelines.triage.eval.fields]\ncategory = \"exact\"\ncolour = \"exact\"\n\
+         priority = { rule = \"numeric\", tolerance = -1 }\nsummary = \"fuzzy\"\n",
     );
     let text = std::fs::read_to_string(ws.config()).unwrap();
     let line_of = |needle: &str| {

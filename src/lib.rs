@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod act;
 pub mod audit;
 pub mod budget;
+pub mod eval;
 pub mod flags;
 pub mod infer;
 pub mod ingest;

@@ -105,6 +105,18 @@ pub enum Command {
         #[command(subcommand)]
         command: ReviewCommand,
     },
+    /// Score a pipeline on a golden set (dry runs through every layer),
+    /// per model or prompt variant, side by side; gate CI on the score.
+    /// Exit 0: every variant passed; 1: a variant scored below --min-score
+    /// or below its stored baseline by more than --tolerance; 2: a usage,
+    /// config or set error. `seam eval history PIPELINE` lists past results.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Eval {
+        #[command(subcommand)]
+        command: Option<EvalCommand>,
+        #[command(flatten)]
+        args: EvalArgs,
+    },
     /// Feedback (ground truth) on runs.
     Feedback {
         #[command(subcommand)]
@@ -371,5 +383,62 @@ pub enum FeedbackCommand {
         /// Where to write (default: standard output).
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// The pipeline to evaluate.
+    #[arg(required = true)]
+    pub pipeline: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The golden set: JSONL of `{"input": {...}, "expected": {...}}`.
+    #[arg(long, required = true)]
+    pub set: Option<PathBuf>,
+    /// A variant asking only this model instead of the pipeline's chain;
+    /// repeatable (each a column).
+    #[arg(long = "model")]
+    pub models: Vec<String>,
+    /// A variant rendering this template instead of the pipeline's,
+    /// `PATH` (its version: the SHA-256 of its source) or `VERSION=PATH`;
+    /// repeatable. With --model: every model × every prompt.
+    #[arg(long = "prompt")]
+    pub prompts: Vec<String>,
+    /// Fail (exit 1) when a variant's score is below this (0 to 1).
+    #[arg(long)]
+    pub min_score: Option<f64>,
+    /// Fail (exit 1) when a variant's score is below its stored baseline
+    /// (the previous result for the same pipeline, variant and set) by
+    /// more than this.
+    #[arg(long, default_value_t = 0.02)]
+    pub tolerance: f64,
+    /// Cases in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not store the result (the baseline is still compared).
+    #[arg(long)]
+    pub no_store: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Stored results over time, oldest first, with the change from the
+    /// previous result of the same variant and set.
+    History {
+        pipeline: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only results on this set (same contents: same SHA-256).
+        #[arg(long)]
+        set: Option<PathBuf>,
+        /// The latest this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
     },
 }

@@ -7,6 +7,7 @@ mod check;
 mod cost;
 mod dlq;
 mod drift;
+mod eval;
 mod feedback;
 mod replay;
 mod review;
@@ -19,8 +20,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{
-    AuditCommand, Cli, Command, CostCommand, DlqCommand, DriftCommand, FeedbackCommand,
-    ReviewCommand,
+    AuditCommand, Cli, Command, CostCommand, DlqCommand, DriftCommand, EvalArgs, EvalCommand,
+    FeedbackCommand, ReviewCommand,
 };
 
 /// Parse arguments, set up logging, run the command.
@@ -130,6 +131,7 @@ pub fn main() -> ExitCode {
             } => cost::check(&config.config, day.as_deref(), json).await,
             Command::Dlq { command } => dlq::run(command).await,
             Command::Drift { command } => drift::run(command).await,
+            Command::Eval { command, args } => eval::run(command, args).await,
             Command::Feedback { command } => feedback::run(command).await,
             Command::Review { command } => review::run(command).await,
             Command::Simulate {

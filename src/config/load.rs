@@ -502,6 +502,15 @@ fn check_pipeline(
     }
     let dual = check_dual(r, name, p.dual.as_ref(), output_schema.as_ref(), raw);
     let review = super::review::check(r, name, &p.review, output_schema.as_ref());
+    let eval = crate::eval::EvalPolicy::load(&p.eval, output_schema.as_ref().map(|s| &s.source))
+        .unwrap_or_else(|problems| {
+            for (sub, message) in problems {
+                let mut path = vec!["pipelines".into(), name.into(), "eval".into()];
+                path.extend(sub);
+                r.push(path, message);
+            }
+            crate::eval::EvalPolicy::default()
+        });
     let window = check_window(r, name, &p.window);
     let pii = match &p.pii {
         Some(o) => pii.with_override(o).map_err(|problems| {
@@ -565,6 +574,7 @@ fn check_pipeline(
         grounding,
         dual,
         review,
+        eval,
         sink: sink.ok()?,
     })
 }

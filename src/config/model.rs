@@ -242,6 +242,8 @@ pub struct Pipeline {
     pub dual: crate::output::dual::DualPolicy,
     /// `[pipelines.NAME.review]`: outputs held for a human.
     pub review: crate::pipeline::review::ReviewPolicy,
+    /// `[pipelines.NAME.eval]`: the scoring rule of each output field.
+    pub eval: crate::eval::EvalPolicy,
     pub sink: SinkConfig,
 }
 

@@ -273,6 +273,9 @@ pub struct RawPipeline {
     /// `[pipelines.NAME.review]`: outputs held for a human instead of acted on.
     #[serde(default)]
     pub review: RawReview,
+    /// `[pipelines.NAME.eval]`: how `seam eval` scores each output field.
+    #[serde(default)]
+    pub eval: crate::eval::RawEval,
     pub sink: RawSink,
 }
 

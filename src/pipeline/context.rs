@@ -51,6 +51,13 @@ pub struct Runtime {
 impl Runtime {
     /// Open the store (applying migrations) and build the providers.
     pub fn start(config: Config) -> Result<Arc<Runtime>, Error> {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store)?);
+        Runtime::start_with_store(config, store)
+    }
+
+    /// Build the providers over a store already open (`seam eval` runs
+    /// each variant's config on one store).
+    pub fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<Arc<Runtime>, Error> {
         let client = reqwest::Client::builder()
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(60))
@@ -59,7 +66,6 @@ impl Runtime {
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let providers = Providers::build(&config, &client).map_err(Error::Config)?;
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store)?);
         let metrics = Arc::new(Metrics::new());
         let budgets = Arc::new(Budgets::new(
             config.budgets.clone(),

@@ -14,6 +14,8 @@ Reply with one JSON object that satisfies the requested schema and nothing else.
 /// A compiled user template, plus an optional system template.
 pub struct PromptTemplate {
     pub path: PathBuf,
+    /// The system template's file, if any (a prompt variant keeps it).
+    pub system_path: Option<PathBuf>,
     /// First 16 hex digits of the SHA-256 of the template sources: the
     /// prompt version recorded with every run.
     pub version: String,
@@ -71,6 +73,7 @@ impl PromptTemplate {
         let version = crate::canonical::sha256_hex(version_src)[..16].to_string();
         Ok(PromptTemplate {
             path: path.to_path_buf(),
+            system_path: system.clone(),
             version,
             env,
             has_system: system.is_some(),

@@ -5,6 +5,7 @@
 mod batch;
 mod budget;
 mod contracts;
+mod eval;
 mod feedback;
 mod idempotency;
 mod review;
@@ -395,6 +396,7 @@ pub use budget::{
 };
 
 pub use contracts::{ContractStore, DriftRow, NewDrift};
+pub use eval::{EvalRun, EvalStore};
 pub use feedback::{Accuracy, FeedbackRow, FeedbackStore, NewFeedback};
 pub use idempotency::{IdemBegin, IdemClaim, IdempotencyStore};
 pub use review::{
@@ -409,6 +411,7 @@ pub trait Store:
     + QueueStore
     + DeadLetterStore
     + ContractStore
+    + EvalStore
     + FeedbackStore
     + BudgetStore
     + CostStore

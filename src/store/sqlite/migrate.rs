@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reviews",
         include_str!("../../../migrations/sqlite/0012_reviews.sql"),
     ),
+    (
+        14,
+        "eval_runs",
+        include_str!("../../../migrations/sqlite/0014_eval_runs.sql"),
+    ),
 ];
 
 fn applied(conn: &Connection) -> Result<Vec<i64>> {

@@ -11,6 +11,7 @@ mod contracts;
 mod cost;
 mod dead_letters;
 mod escalations;
+mod eval;
 mod feedback;
 mod idempotency;
 mod migrate;
@@ -244,6 +245,39 @@ impl QueueStore for SqliteStore {
 
     async fn renew_queue_leases(&self, held: Vec<(String, u32)>, lease: Duration) -> Result<()> {
         self.write(move |tx| queue::renew(tx, &held, lease)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl super::EvalStore for SqliteStore {
+    async fn add_eval_run(&self, run: super::EvalRun) -> Result<i64> {
+        self.write(move |tx| eval::add(tx, &run)).await
+    }
+
+    async fn last_eval_run(
+        &self,
+        pipeline: &str,
+        variant: &str,
+        set_sha256: &str,
+    ) -> Result<Option<super::EvalRun>> {
+        let (p, v, s) = (
+            pipeline.to_string(),
+            variant.to_string(),
+            set_sha256.to_string(),
+        );
+        self.read(move |c| eval::last(c, &p, &v, &s)).await
+    }
+
+    async fn eval_runs(
+        &self,
+        pipeline: &str,
+        set_sha256: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<super::EvalRun>> {
+        let p = pipeline.to_string();
+        let s = set_sha256.map(str::to_string);
+        self.read(move |c| eval::list(c, &p, s.as_deref(), limit))
+            .await
     }
 }
 

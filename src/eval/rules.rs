@@ -5,6 +5,8 @@ use serde::Serialize;
 use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::output::compare::{json_equal, set_f1};
+
 /// A field's scoring rule, from `[pipelines.NAME.eval.fields]`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
@@ -77,53 +79,6 @@ impl FieldRule {
 
 fn bool_score(ok: bool) -> f64 {
     if ok { 1.0 } else { 0.0 }
-}
-
-/// JSON equality where numbers compare by value, recursively.
-pub fn json_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(i), Some(j)) => i == j,
-            _ => match (x.as_u64(), y.as_u64()) {
-                (Some(i), Some(j)) => i == j,
-                _ => x.as_f64() == y.as_f64(),
-            },
-        },
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
-        }
-        _ => a == b,
-    }
-}
-
-/// F1 of two arrays taken as sets (duplicates ignored; elements equal by
-/// [`json_equal`]). Both empty: 1.
-pub fn set_f1(expected: &[Value], got: &[Value]) -> f64 {
-    let e = dedup(expected);
-    let g = dedup(got);
-    if e.is_empty() && g.is_empty() {
-        return 1.0;
-    }
-    let hits = e
-        .iter()
-        .filter(|x| g.iter().any(|y| json_equal(x, y)))
-        .count();
-    2.0 * hits as f64 / (e.len() + g.len()) as f64
-}
-
-fn dedup(values: &[Value]) -> Vec<&Value> {
-    let mut out: Vec<&Value> = Vec::new();
-    for v in values {
-        if !out.iter().any(|w| json_equal(v, w)) {
-            out.push(v);
-        }
-    }
-    out
 }
 
 /// NFC, case folded (lowercase), whitespace runs collapsed to one space,

@@ -1,9 +1,8 @@
 //! Comparing two values of one output field by a declared rule: `exact`
 //! (JSON equality, `1 == 1.0`), `numeric` (within an absolute tolerance)
 //! or `set` (the same members, order and repeats aside). Dual generation
-//! uses it to decide whether two answers agree.
-
-use std::collections::BTreeSet;
+//! uses it to decide whether two answers agree; `seam eval` scores with
+//! the same equality and set F1 (`eval/rules.rs`).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -65,58 +64,64 @@ impl Rule {
             _ => return false,
         };
         match self {
-            Rule::Exact => same(a, b),
+            Rule::Exact => json_equal(a, b),
             Rule::Numeric { tolerance } => match (a.as_f64(), b.as_f64()) {
                 (Some(x), Some(y)) => (x - y).abs() <= tolerance + f64::EPSILON * x.abs().max(1.0),
-                _ => same(a, b),
+                _ => json_equal(a, b),
             },
             Rule::Set => match (a.as_array(), b.as_array()) {
-                (Some(x), Some(y)) => members(x) == members(y),
-                _ => same(a, b),
+                (Some(x), Some(y)) => set_f1(x, y) == 1.0,
+                _ => json_equal(a, b),
             },
         }
     }
 }
 
-/// JSON equality where numbers compare by value (`1 == 1.0`).
-pub fn same(a: &Value, b: &Value) -> bool {
+/// JSON equality where numbers compare by value, recursively.
+pub fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
-            (Some(x), Some(y)) => x == y,
-            _ => x == y,
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => match (x.as_u64(), y.as_u64()) {
+                (Some(i), Some(j)) => i == j,
+                _ => x.as_f64() == y.as_f64(),
+            },
         },
         (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
     }
 }
 
-/// An array's members in one canonical form each (numbers by value).
-fn members(items: &[Value]) -> BTreeSet<String> {
-    items.iter().map(canonical).collect()
+/// F1 of two arrays taken as sets (duplicates ignored; elements equal by
+/// [`json_equal`]). Both empty: 1.
+pub fn set_f1(expected: &[Value], got: &[Value]) -> f64 {
+    let e = dedup(expected);
+    let g = dedup(got);
+    if e.is_empty() && g.is_empty() {
+        return 1.0;
+    }
+    let hits = e
+        .iter()
+        .filter(|x| g.iter().any(|y| json_equal(x, y)))
+        .count();
+    2.0 * hits as f64 / (e.len() + g.len()) as f64
 }
 
-fn canonical(v: &Value) -> String {
-    match v {
-        Value::Number(n) => match n.as_f64() {
-            Some(f) => format!("n:{f}"),
-            None => format!("n:{n}"),
-        },
-        Value::Array(a) => format!(
-            "a:[{}]",
-            a.iter().map(canonical).collect::<Vec<_>>().join(",")
-        ),
-        Value::Object(o) => {
-            let mut kv: Vec<_> = o.iter().map(|(k, v)| format!("{k:?}:{}", canonical(v))).collect();
-            kv.sort();
-            format!("o:{{{}}}", kv.join(","))
+fn dedup(values: &[Value]) -> Vec<&Value> {
+    let mut out: Vec<&Value> = Vec::new();
+    for v in values {
+        if !out.iter().any(|w| json_equal(v, w)) {
+            out.push(v);
         }
-        other => format!("v:{other}"),
     }
+    out
 }
 
 #[cfg(test)]

@@ -392,68 +392,43 @@ pub async fn execute_as(
         AnsweredBy::Model { model } => model.clone(),
         AnsweredBy::Baseline { .. } => "baseline".to_string(),
     };
-    // High-stakes fields are generated a second time and compared; a
-    // divergence (a hallucination canary) sends the run to review with
-    // the first answer proposed.
-    if let AnsweredBy::Model { model } = &answered_by {
+    // High-stakes fields are generated a second time and compared: a
+    // divergence (a hallucination canary) holds the run for review with
+    // the first answer proposed. Then grounded claims and citations the
+    // sources do not support are retracted (review, the model's output
+    // proposed as it came, or act without them); then `[review]`'s rules.
+    let from_model = matches!(answered_by, AnsweredBy::Model { .. });
+    let dual = if from_model {
         let ask = super::dual::Second {
             tenant,
             prompt: &prompt,
             deadline,
-            answered_by: model,
+            answered_by: &model_name,
         };
-        let checked = super::dual::check(
-            rt,
-            &p,
-            ask,
-            &redacted_output,
-            &mut budget,
-            &mut spent,
-            &mut trail,
-        )
-        .await;
-        if let Err((e, pointers)) = checked {
-            let proposed = Proposed {
-                output: redacted_output,
-                model: model_name,
-            };
-            return send_to_review(
-                rt,
-                &p,
-                record,
-                trail,
-                spent,
-                started,
-                &ingested,
-                Some(proposed),
-                Reason::new(e).at(pointers),
-                opts.dry_run,
-            )
-            .await;
-        }
-    }
-    // Grounded claims and citations the sources do not support are
-    // retracted; the run then goes to review (the model's output proposed
-    // as it came), or acts without them. Then `[review]`'s rules.
-    let from_model = matches!(answered_by, AnsweredBy::Model { .. });
-    let checked = if from_model {
-        ground(
-            rt,
-            &p,
-            redacted_output.clone(),
-            &fitted,
-            &context,
-            &mut trail,
-        )
+        let first = &redacted_output;
+        super::dual::check(rt, &p, ask, first, &mut budget, &mut spent, &mut trail).await
     } else {
-        Ok(redacted_output.clone())
+        Ok(())
     };
-    let held = match checked {
-        Ok(grounded) => match p.review.check(&grounded, from_model) {
-            Some((error, pointers)) => Err((grounded, Reason::new(error).at(pointers))),
-            None => Ok(grounded),
-        },
-        Err(reason) => Err((redacted_output, reason)),
+    let held = match dual {
+        Err((e, pointers)) => Err((redacted_output, Reason::new(e).at(pointers))),
+        Ok(()) => {
+            let checked = if from_model {
+                let output = redacted_output.clone();
+                ground(rt, &p, output, &fitted, &context, &mut trail)
+            } else {
+                Ok(redacted_output.clone())
+            };
+            match checked {
+                Ok(grounded) => match p.review.check(&grounded, from_model) {
+                    Some((error, pointers)) => {
+                        Err((grounded, Reason::new(error).at(pointers)))
+                    }
+                    None => Ok(grounded),
+                },
+                Err(reason) => Err((redacted_output, reason)),
+            }
+        }
     };
     let redacted_output = match held {
         Ok(output) => output,

@@ -19,12 +19,12 @@ pub fn waver(
     validator: Option<&jsonschema::Validator>,
 ) -> Value {
     let mut out = instance.clone();
-    edit(schema, schema, &mut out, rng, 0);
+    edit(schema, schema, &mut out, rng, true, 0);
     if validator.is_some_and(|v| !v.is_valid(&out)) {
         // One edit too many: keep the enum and boolean moves only, which a
         // schema cannot refuse unless it is contradictory.
         let mut safer = instance.clone();
-        edit_enums(schema, schema, &mut safer, rng, 0);
+        edit(schema, schema, &mut safer, rng, false, 0);
         if validator.is_none_or(|v| v.is_valid(&safer)) {
             return safer;
         }
@@ -33,7 +33,9 @@ pub fn waver(
     out
 }
 
-fn edit(schema: &Value, root: &Value, v: &mut Value, rng: &mut Rng, depth: usize) {
+/// Waver `v` in place: enums and booleans always; with `all`, numbers and
+/// array lengths too.
+fn edit(schema: &Value, root: &Value, v: &mut Value, rng: &mut Rng, all: bool, depth: usize) {
     if depth > 12 {
         return;
     }
@@ -46,57 +48,24 @@ fn edit(schema: &Value, root: &Value, v: &mut Value, rng: &mut Rng, depth: usize
     }
     match v {
         Value::Bool(b) => *b = !*b,
-        Value::Number(n) => *v = nudge(n, map, rng),
+        Value::Number(n) if all => *v = nudge(n, map, rng),
         Value::Object(o) => {
             if let Some(Value::Object(props)) = map.get("properties") {
                 for (k, x) in o.iter_mut() {
                     if let Some(s) = props.get(k) {
-                        edit(s, root, x, rng, depth + 1);
+                        edit(s, root, x, rng, all, depth + 1);
                     }
                 }
             }
         }
         Value::Array(a) => {
             let min = map.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
-            if a.len() > 1 && a.len() > min {
+            if all && a.len() > 1 && a.len() > min {
                 a.pop();
             }
             if let Some(items) = map.get("items") {
                 for x in a.iter_mut() {
-                    edit(items, root, x, rng, depth + 1);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn edit_enums(schema: &Value, root: &Value, v: &mut Value, rng: &mut Rng, depth: usize) {
-    if depth > 12 {
-        return;
-    }
-    let eff = effective(schema, root);
-    let Value::Object(map) = eff.as_ref() else {
-        return;
-    };
-    if move_enum(map, v, rng) {
-        return;
-    }
-    match v {
-        Value::Bool(b) => *b = !*b,
-        Value::Object(o) => {
-            if let Some(Value::Object(props)) = map.get("properties") {
-                for (k, x) in o.iter_mut() {
-                    if let Some(s) = props.get(k) {
-                        edit_enums(s, root, x, rng, depth + 1);
-                    }
-                }
-            }
-        }
-        Value::Array(a) => {
-            if let Some(items) = map.get("items") {
-                for x in a.iter_mut() {
-                    edit_enums(items, root, x, rng, depth + 1);
+                    edit(items, root, x, rng, all, depth + 1);
                 }
             }
         }

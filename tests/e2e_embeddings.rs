@@ -285,8 +285,14 @@ mod with_the_model {
             m.contains("seam_embeddings_duration_seconds_count{model=\"mini\"} 2"),
             "{m}"
         );
+        // Refused before the model is known: under `-`; the dimensions
+        // refusal names it.
         assert!(
-            m.contains("seam_embeddings_requests_total{model=\"-\",outcome=\"invalid_request\"} 6"),
+            m.contains("seam_embeddings_requests_total{model=\"-\",outcome=\"invalid_request\"} 7"),
+            "{m}"
+        );
+        assert!(
+            m.contains("seam_embeddings_requests_total{model=\"mini\",outcome=\"invalid_request\"} 1"),
             "{m}"
         );
     }

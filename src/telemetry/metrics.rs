@@ -311,7 +311,7 @@ impl Metrics {
         let embeddings_requests = Family::<EmbedLabels, Counter>::default();
         registry.register(
             "embeddings_requests",
-            "POST /v1/embeddings requests by model and outcome (ok or the error code)",
+            "POST /v1/embeddings requests by model (`-`: none declared was named) and outcome: ok, invalid_request or error",
             embeddings_requests.clone(),
         );
         let embeddings_inputs = Family::<EmbedModelLabels, Counter>::default();

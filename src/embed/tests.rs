@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Embedder, EmbedError, cosine};
+#[cfg(feature = "embed")]
+use super::cosine;
+use super::{EmbedError, Embedder};
 
 /// all-MiniLM-L6-v2, fetched (sha256-checked) by scripts/fetch-model.sh.
 pub(crate) fn model_dir() -> PathBuf {

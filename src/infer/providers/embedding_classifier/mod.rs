@@ -185,5 +185,6 @@ fn label_vectors(
     Ok(have)
 }
 
-#[cfg(all(test, feature = "embed"))]
+#[cfg(test)]
+#[cfg(feature = "embed")]
 mod tests;

@@ -20,8 +20,8 @@ use futures_util::StreamExt;
 use super::progress::{Progress, RunEvent};
 use crate::infer::stream::{self, Collector};
 use crate::infer::{
-    ChatMessage, ChatRequest, ChatResponse, Provider, ProviderError, ResponseFormat, StreamEvent,
-    StructuredMode, Usage,
+    ChatMessage, ChatRequest, ChatResponse, Provider, ProviderError, ResponseFormat,
+    StreamEvent, StructuredMode, Usage,
 };
 use crate::output::{self, Verified};
 use crate::prompt::RenderedPrompt;

@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 use crate::act::breakers::SinkBreakers;
 use crate::budget::Budgets;
 use crate::config::Config;
+use crate::embed::Embeddings;
 use crate::error::Error;
 use crate::gateway::cache::ResponseCache;
 use crate::ingest::drift::Contracts;
@@ -46,6 +47,9 @@ pub struct Runtime {
     /// `[connectors.NAME]`: token caches, rate limits, response caches and
     /// connections shared by every run's context steps.
     pub connectors: crate::connectors::Connectors,
+    /// `[embeddings.NAME]`: the embedding models, loaded at start, shared
+    /// by `/v1/embeddings`, classifiers and the knowledge base.
+    pub embeddings: Embeddings,
 }
 
 impl Runtime {
@@ -65,7 +69,14 @@ impl Runtime {
             .user_agent(concat!("seam/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        let providers = Providers::build(&config, &client).map_err(Error::Config)?;
+        let embeddings = Embeddings::load(
+            config
+                .embeddings
+                .iter()
+                .map(|(name, e)| (name, &e.path)),
+        )
+        .map_err(Error::Config)?;
+        let providers = Providers::build(&config, &client, &embeddings).map_err(Error::Config)?;
         let metrics = Arc::new(Metrics::new());
         let budgets = Arc::new(Budgets::new(
             config.budgets.clone(),
@@ -87,6 +98,7 @@ impl Runtime {
             sink_breakers,
             contracts,
             connectors,
+            embeddings,
             client,
             outbox_wake: Arc::new(Notify::new()),
             queue_wake: Arc::new(Notify::new()),

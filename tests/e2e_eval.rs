@@ -59,12 +59,7 @@ fn triage_example_eval_scores_stores_and_gates() {
     // stored runs (the store held nothing before): each case's run by its
     // ticket id.
     let out = eval(&ws, &["--json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 0);
     let cases: Vec<Value> = std::fs::read_to_string(example_set())
         .unwrap()
         .lines()
@@ -223,12 +218,7 @@ fn triage_example_eval_scores_stores_and_gates() {
             "--no-store",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 0);
     let two = json_of(&out);
     let vs = two["variants"].as_array().unwrap();
     assert_eq!(vs.len(), 2);
@@ -259,12 +249,7 @@ fn triage_example_eval_scores_stores_and_gates() {
             "--no-store",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 0);
     let p = json_of(&out);
     let hash = {
         use sha2::Digest;
@@ -457,12 +442,7 @@ fn hallucination_flags_follow_the_grounding_records() {
     ws.append("[pipelines.triage.grounding]\non_retraction = \"act\"\n");
 
     let out = eval(&ws, &["--json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 0);
     let v = &json_of(&out)["variants"][0];
     let conn = rusqlite::Connection::open(ws.db()).unwrap();
     let flagged: i64 = conn
@@ -490,4 +470,9 @@ fn hallucination_flags_follow_the_grounding_records() {
         "{v}"
     );
     assert_eq!(v["refusal_rate"], 0.0, "{v}");
+}
+
+/// The command exited with `code` (stderr shown when not).
+fn exits(out: &std::process::Output, code: i32) {
+    assert_eq!(out.status.code(), Some(code), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -52,16 +52,6 @@ fn run_view(server: &Proc, run_id: &str) -> Value {
         .unwrap()
 }
 
-fn db_text(ws: &Workspace, sql: &str) -> String {
-    let conn = rusqlite::Connection::open(ws.db()).unwrap();
-    let mut stmt = conn.prepare(sql).unwrap();
-    let rows: Vec<String> = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    rows.join("\n")
-}
 
 const CARD: &str = "4111 1111 1111 1111";
 const EMAIL: &str = "dana@example.com";
@@ -91,9 +81,8 @@ fn placeholders_are_restored_in_the_action_only() {
     let run_id = body["run_id"].as_str().unwrap();
     let view = serde_json::to_string(&run_view(&server, run_id)).unwrap();
     assert!(view.contains("<CARD_1>") && view.contains("<EMAIL_1>"));
-    let audit = db_text(&ws, "SELECT body FROM audit");
-    let runs = db_text(
-        &ws,
+    let audit = ws.db_text("SELECT body FROM audit");
+    let runs = ws.db_text(
         "SELECT coalesce(output, '') || coalesce(event_id, '') FROM runs",
     );
     for (what, text) in [("audit", &audit), ("runs", &runs), ("run view", &view)] {
@@ -105,7 +94,7 @@ fn placeholders_are_restored_in_the_action_only() {
     }
     assert!(runs.contains("<CARD_1>"), "{runs}");
     // A successful run keeps no map.
-    assert_eq!(db_text(&ws, "SELECT count(*) || '' FROM pii_maps"), "0");
+    assert_eq!(ws.db_text("SELECT count(*) || '' FROM pii_maps"), "0");
 }
 
 #[test]
@@ -122,7 +111,7 @@ fn an_escalated_run_keeps_its_map_sealed_until_it_expires() {
     let run_id = body["error"]["run_id"].as_str().unwrap().to_string();
     assert_eq!(body["error"]["escalated"], true, "{body}");
 
-    let audit = db_text(&ws, "SELECT body FROM audit");
+    let audit = ws.db_text("SELECT body FROM audit");
     assert!(audit.contains("kept sealed"), "{audit}");
     assert!(!audit.contains(CARD) && !audit.contains(EMAIL));
     server.terminate_and_wait(Duration::from_secs(10));
@@ -190,9 +179,9 @@ fn without_a_key_the_map_is_not_kept() {
     let server = server(&ws.config());
     let (_, body) = run_triage(&server, &ticket("T-11", "nothing secret"));
     assert_eq!(body["error"]["escalated"], true, "{body}");
-    let audit = db_text(&ws, "SELECT body FROM audit");
+    let audit = ws.db_text("SELECT body FROM audit");
     assert!(audit.contains("not kept: no [pii].key"), "{audit}");
-    assert_eq!(db_text(&ws, "SELECT count(*) || '' FROM pii_maps"), "0");
+    assert_eq!(ws.db_text("SELECT count(*) || '' FROM pii_maps"), "0");
 }
 
 #[test]

@@ -87,16 +87,6 @@ fn seam_keyed(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn db_text(ws: &Workspace, sql: &str) -> String {
-    let conn = rusqlite::Connection::open(ws.db()).unwrap();
-    let mut stmt = conn.prepare(sql).unwrap();
-    let rows: Vec<String> = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    rows.join("\n")
-}
 
 fn held(server: &Proc, id: &str, body: &str, kind: &str) -> String {
     let (status, answer) = run_triage(server, &ticket(id, body));
@@ -234,8 +224,7 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
     assert_eq!(d[2].body["category"], "account");
     assert_eq!(d[2].body["summary"], format!("Call {EMAIL} back"));
     assert!(
-        !db_text(
-            &ws,
+        !ws.db_text(
             "SELECT decided_output FROM escalations WHERE decided_output IS NOT NULL"
         )
         .contains(EMAIL)
@@ -265,8 +254,7 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
     let rejected: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rejected["decision"], "rejected", "{rejected}");
     assert_eq!(
-        db_text(
-            &ws,
+        ws.db_text(
             &format!("SELECT source FROM feedback WHERE run_id = '{insufficient}'")
         ),
         "review"
@@ -362,7 +350,7 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
     }
     seam_server.terminate_and_wait(Duration::from_secs(10));
 
-    assert!(!db_text(&ws, "SELECT body FROM audit").contains(EMAIL));
+    assert!(!ws.db_text("SELECT body FROM audit").contains(EMAIL));
     let verify = seam_keyed(&["audit", "verify", "--config", &cfg]);
     assert!(
         verify.status.success(),

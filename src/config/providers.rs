@@ -113,21 +113,19 @@ fn check_classifier(
     p: RawProvider,
     declared_embeddings: &BTreeMap<String, toml::Value>,
 ) -> Option<ProviderConfig> {
-    for (field, set) in [
-        ("base_url", p.base_url.is_some()),
-        ("api_key", p.api_key.is_some()),
-        ("api_version", p.api_version.is_some()),
-        ("path", p.path.is_some()),
-        ("threads", p.threads.is_some()),
-        ("context_size", p.context_size.is_some()),
-    ] {
-        if set {
-            r.at(
-                &["providers", name, field],
-                "not allowed for `kind = \"embedding-classifier\"`: it runs inside seam on the model named by `embeddings`",
-            );
-        }
-    }
+    refuse_keys(
+        r,
+        name,
+        &[
+            ("base_url", p.base_url.is_some()),
+            ("api_key", p.api_key.is_some()),
+            ("api_version", p.api_version.is_some()),
+            ("path", p.path.is_some()),
+            ("threads", p.threads.is_some()),
+            ("context_size", p.context_size.is_some()),
+        ],
+        "not allowed for `kind = \"embedding-classifier\"`: it runs inside seam on the model named by `embeddings`",
+    );
     let embeddings = match p.embeddings {
         Some(e) if declared_embeddings.contains_key(&e) => Some(e),
         Some(e) => {
@@ -157,6 +155,13 @@ fn check_classifier(
     })
 }
 
+/// Report each of `keys` that is set as not allowed for this kind.
+fn refuse_keys(r: &mut Report<'_>, name: &str, keys: &[(&str, bool)], message: &str) {
+    for (field, _) in keys.iter().filter(|(_, set)| *set) {
+        r.at(&["providers", name, field], message);
+    }
+}
+
 /// `kind = "local"`: a GGUF file instead of a URL and a key.
 fn check_local(
     r: &mut Report<'_>,
@@ -164,18 +169,16 @@ fn check_local(
     name: &str,
     p: RawProvider,
 ) -> Option<ProviderConfig> {
-    for (field, set) in [
-        ("base_url", p.base_url.is_some()),
-        ("api_key", p.api_key.is_some()),
-        ("api_version", p.api_version.is_some()),
-    ] {
-        if set {
-            r.at(
-                &["providers", name, field],
-                "not allowed for `kind = \"local\"`: the model runs inside seam, with no network and no key",
-            );
-        }
-    }
+    refuse_keys(
+        r,
+        name,
+        &[
+            ("base_url", p.base_url.is_some()),
+            ("api_key", p.api_key.is_some()),
+            ("api_version", p.api_version.is_some()),
+        ],
+        "not allowed for `kind = \"local\"`: the model runs inside seam, with no network and no key",
+    );
     let path = match &p.path {
         Some(file) => {
             let path = dir.join(file);

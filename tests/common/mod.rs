@@ -252,6 +252,19 @@ impl Workspace {
     pub fn db(&self) -> PathBuf {
         self.dir.path().join(".seam/triage.db")
     }
+
+    /// The first column of every row `sql` selects from the store, one a
+    /// line (to search the stored text for what must not be there).
+    pub fn db_text(&self, sql: &str) -> String {
+        let conn = rusqlite::Connection::open(self.db()).unwrap();
+        let mut stmt = conn.prepare(sql).unwrap();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows.join("\n")
+    }
 }
 
 pub fn ticket(id: &str, body: &str) -> serde_json::Value {

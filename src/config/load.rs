@@ -196,6 +196,7 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
         }
     }
     let connectors = load_connectors(&mut report, &dir, &raw.connectors);
+    let kb = load_kb(&mut report, &raw);
     let mut models = BTreeMap::new();
     for (name, value) in &raw.models {
         if let Some(m) = report.entry::<RawModel>(&["models", name], value)
@@ -250,6 +251,7 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
             budgets,
             daily_cost,
             connectors,
+            kb,
         }),
         _ => {
             let mut errors = report.errors;
@@ -703,6 +705,32 @@ fn load_connectors(
             Err(problems) => {
                 for (sub, message) in problems {
                     let mut path = vec!["connectors".to_string(), name.clone()];
+                    path.extend(sub);
+                    r.push(path, message);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `[kb.NAME]`, each checked on its own against `[embeddings]`.
+fn load_kb(r: &mut Report<'_>, raw: &RawConfig) -> BTreeMap<String, crate::kb::KbConfig> {
+    use crate::kb::{KbConfig, RawKb};
+    // Filled from `[embeddings]` once the embedder lands.
+    let embeddings: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut out = BTreeMap::new();
+    for (name, value) in &raw.kb {
+        let Some(k) = r.entry::<RawKb>(&["kb", name], value) else {
+            continue;
+        };
+        match KbConfig::load(name, k, &embeddings, crate::kb::config::EMBED_BUILT) {
+            Ok(k) => {
+                out.insert(name.clone(), k);
+            }
+            Err(problems) => {
+                for (sub, message) in problems {
+                    let mut path = vec!["kb".to_string(), name.clone()];
                     path.extend(sub);
                     r.push(path, message);
                 }

@@ -37,6 +37,8 @@ pub struct Config {
     pub daily_cost: DailyCostRule,
     /// `[connectors.NAME]`.
     pub connectors: BTreeMap<String, crate::connectors::ConnectorConfig>,
+    /// `[kb.NAME]`.
+    pub kb: BTreeMap<String, crate::kb::KbConfig>,
 }
 
 #[derive(Debug, Clone)]

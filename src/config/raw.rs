@@ -35,6 +35,9 @@ pub struct RawConfig {
     /// `[connectors.NAME]`: systems context steps fetch from.
     #[serde(default)]
     pub connectors: BTreeMap<String, toml::Value>,
+    /// `[kb.NAME]`: local knowledge bases (`seam kb`, `kb` context steps).
+    #[serde(default)]
+    pub kb: BTreeMap<String, toml::Value>,
 }
 
 /// `[[budgets]]`: a spend limit per pipeline, tenant or in all, per UTC

@@ -7,6 +7,7 @@ mod budget;
 mod contracts;
 mod feedback;
 mod idempotency;
+mod kb;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -392,6 +393,7 @@ pub use budget::{
 pub use contracts::{ContractStore, DriftRow, NewDrift};
 pub use feedback::{Accuracy, FeedbackRow, FeedbackStore, NewFeedback};
 pub use idempotency::{IdemBegin, IdemClaim, IdempotencyStore};
+pub use kb::{KbChunk, KbDocument, KbStore, NewKbDocument};
 
 #[async_trait::async_trait]
 pub trait Store:
@@ -406,6 +408,7 @@ pub trait Store:
     + CostStore
     + BatchStore
     + IdempotencyStore
+    + KbStore
 {
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<()>;

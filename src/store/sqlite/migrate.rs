@@ -56,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "feedback",
         include_str!("../../../migrations/sqlite/0010_feedback.sql"),
     ),
+    (
+        11,
+        "kb",
+        include_str!("../../../migrations/sqlite/0011_kb.sql"),
+    ),
 ];
 
 fn applied(conn: &Connection) -> Result<Vec<i64>> {

@@ -13,6 +13,7 @@ mod dead_letters;
 mod escalations;
 mod feedback;
 mod idempotency;
+mod kb;
 mod migrate;
 mod outbox;
 mod pii_maps;
@@ -260,6 +261,24 @@ impl super::FeedbackStore for SqliteStore {
         let pipeline = pipeline.to_string();
         self.read(move |c| feedback::list(c, &pipeline, limit))
             .await
+    }
+}
+
+#[async_trait::async_trait]
+impl super::KbStore for SqliteStore {
+    async fn kb_documents(&self, kb_name: &str) -> Result<Vec<super::KbDocument>> {
+        let kb_name = kb_name.to_string();
+        self.read(move |c| kb::documents(c, &kb_name)).await
+    }
+
+    async fn kb_put_document(&self, doc: super::NewKbDocument) -> Result<()> {
+        let doc = Arc::new(doc);
+        self.write(move |tx| kb::put(tx, &doc)).await
+    }
+
+    async fn kb_chunks(&self, kb_name: &str) -> Result<Vec<super::KbChunk>> {
+        let kb_name = kb_name.to_string();
+        self.read(move |c| kb::chunks(c, &kb_name)).await
     }
 }
 

@@ -749,6 +749,7 @@ fn check_context(
     raw: &RawConfig,
 ) -> Option<Vec<crate::connectors::ContextStep>> {
     let kinds = crate::connectors::config::kinds(&raw.connectors);
+    let kbs: std::collections::BTreeSet<String> = raw.kb.keys().cloned().collect();
     let mut out = Vec::new();
     let mut ok = true;
     for (i, step) in steps.into_iter().enumerate() {
@@ -764,7 +765,7 @@ fn check_context(
             ok = false;
             continue;
         }
-        match crate::connectors::ContextStep::load(step, &kinds) {
+        match crate::connectors::ContextStep::load(step, &kinds, &kbs) {
             Ok(s) => out.push(s),
             Err(problems) => {
                 ok = false;

@@ -46,6 +46,8 @@ pub struct Runtime {
     /// `[connectors.NAME]`: token caches, rate limits, response caches and
     /// connections shared by every run's context steps.
     pub connectors: crate::connectors::Connectors,
+    /// `[kb.NAME]`: knowledge bases the `kb` context steps retrieve from.
+    pub kbs: crate::kb::Kbs,
 }
 
 impl Runtime {
@@ -71,6 +73,7 @@ impl Runtime {
         let contracts = Contracts::new(store.clone(), metrics.clone());
         let connectors =
             crate::connectors::Connectors::build(&config.connectors).map_err(Error::Config)?;
+        let kbs = crate::kb::Kbs::build(&config.kb, &store, |_| None).map_err(Error::Config)?;
         Ok(Arc::new(Runtime {
             config: Arc::new(config),
             store,
@@ -81,6 +84,7 @@ impl Runtime {
             sink_breakers,
             contracts,
             connectors,
+            kbs,
             client,
             outbox_wake: Arc::new(Notify::new()),
             queue_wake: Arc::new(Notify::new()),

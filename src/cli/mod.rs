@@ -8,6 +8,7 @@ mod cost;
 mod dlq;
 mod drift;
 mod feedback;
+mod kb;
 mod replay;
 mod run;
 mod serve;
@@ -17,7 +18,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{AuditCommand, Cli, Command, CostCommand, DlqCommand, DriftCommand, FeedbackCommand};
+use args::{
+    AuditCommand, Cli, Command, CostCommand, DlqCommand, DriftCommand, FeedbackCommand, KbCommand,
+    KbMode,
+};
 
 /// Parse arguments, set up logging, run the command.
 pub fn main() -> ExitCode {
@@ -127,6 +131,7 @@ pub fn main() -> ExitCode {
             Command::Dlq { command } => dlq::run(command).await,
             Command::Drift { command } => drift::run(command).await,
             Command::Feedback { command } => feedback::run(command).await,
+            Command::Kb { command } => kb::run(command).await,
             Command::Simulate {
                 listen,
                 faults,

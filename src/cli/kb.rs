@@ -41,7 +41,10 @@ pub async fn run(command: KbCommand) -> Result<ExitCode, String> {
             if json {
                 println!("{}", json!({"kb": kb.name, "documents": docs}));
             } else {
-                println!("{:<40} {:>6}  {:<12}  {}", "PATH", "CHUNKS", "SHA256", "UPDATED");
+                println!(
+                    "{:<40} {:>6}  {:<12}  {}",
+                    "PATH", "CHUNKS", "SHA256", "UPDATED"
+                );
                 for d in &docs {
                     println!(
                         "{:<40} {:>6}  {:<12}  {}",
@@ -93,10 +96,7 @@ pub async fn run(command: KbCommand) -> Result<ExitCode, String> {
                 );
                 let line: String = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
                 let cut: String = line.chars().take(100).collect();
-                println!(
-                    "    {cut}{}",
-                    if cut.len() < line.len() { "…" } else { "" }
-                );
+                println!("    {cut}{}", if cut.len() < line.len() { "…" } else { "" });
             }
             Ok(ExitCode::SUCCESS)
         }

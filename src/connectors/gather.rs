@@ -211,7 +211,9 @@ async fn retrieve(
     let kb = kbs.get(kb).map_err(|e| kb_failure(&e))?;
     let hits = tokio::time::timeout_at(deadline, kb.search(&question, top_k, Mode::Hybrid))
         .await
-        .map_err(|_| Failure::transient("the knowledge base did not answer within the run's deadline"))?
+        .map_err(|_| {
+            Failure::transient("the knowledge base did not answer within the run's deadline")
+        })?
         .map_err(|e| kb_failure(&e))?;
     let value = hits
         .iter()

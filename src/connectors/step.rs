@@ -528,14 +528,17 @@ mod tests {
             panic!("not kb")
         };
         assert_eq!((query.as_str(), top_k), ("/question", 4));
-        let e = load("name = \"d\"\nkb = \"nope\"\nquery = \"/question\"\ntop_k = 0\nsql = \"SELECT 1\"")
-            .unwrap_err();
+        let e = load(
+            "name = \"d\"\nkb = \"nope\"\nquery = \"/question\"\ntop_k = 0\nsql = \"SELECT 1\"",
+        )
+        .unwrap_err();
         assert_eq!(keys(&e), ["kb", "sql", "top_k", "query"]);
         let e = load("name = \"d\"\nkb = \"docs\"\nconnector = \"api\"").unwrap_err();
         assert_eq!(keys(&e), ["kb"]);
         let e = load("name = \"d\"\nkb = \"docs\"\nquery = { q = \"/input/q\" }").unwrap_err();
         assert_eq!(keys(&e), ["query"]);
-        let e = load("name = \"d\"\nconnector = \"api\"\nquery = \"/input/q\"\ntop_k = 3").unwrap_err();
+        let e =
+            load("name = \"d\"\nconnector = \"api\"\nquery = \"/input/q\"\ntop_k = 3").unwrap_err();
         assert_eq!(keys(&e), ["top_k", "query"]);
         let e = load("name = \"d\"").unwrap_err();
         assert_eq!(keys(&e), [""]);

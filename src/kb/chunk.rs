@@ -99,9 +99,7 @@ fn sections(text: &str) -> Vec<(Vec<String>, Vec<String>)> {
         if is_fence(line) {
             in_fence = !in_fence;
         }
-        if !in_fence
-            && let Some((level, h)) = heading(line)
-        {
+        if !in_fence && let Some((level, h)) = heading(line) {
             flush(&path, &mut body, &mut out);
             while path.last().is_some_and(|(l, _)| *l >= level) {
                 path.pop();
@@ -169,7 +167,11 @@ fn pack(paras: &[String]) -> Vec<String> {
             let tail = overlap(&text);
             out.push(text);
             n = words(&tail);
-            cur = if tail.is_empty() { Vec::new() } else { vec![tail] };
+            cur = if tail.is_empty() {
+                Vec::new()
+            } else {
+                vec![tail]
+            };
         }
         n += pw;
         cur.push(p);
@@ -230,7 +232,10 @@ mod tests {
     fn paragraphs_pack_to_the_target_with_overlap() {
         // Five paragraphs of 90 words: 90+90 < 200, +90 = 270 ≤ 300 → one
         // chunk of three; the rest starts with its last 30 words.
-        let paras: Vec<String> = ["a", "b", "c", "d", "e"].iter().map(|w| para(w, 90)).collect();
+        let paras: Vec<String> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|w| para(w, 90))
+            .collect();
         let text = paras.join("\n\n");
         let c = chunk(&text, Format::Text, "notes.txt");
         assert_eq!(c.len(), 2, "{c:?}");
@@ -240,7 +245,10 @@ mod tests {
         assert_eq!(words(&c[1].text), 30 + 180);
         assert!(text.ends_with(&c[1].text[c[1].text.len() - 10..]));
         // Every chunk is within the bound.
-        assert!(c.iter().all(|c| words(&c.text) <= MAX_WORDS + OVERLAP_WORDS));
+        assert!(
+            c.iter()
+                .all(|c| words(&c.text) <= MAX_WORDS + OVERLAP_WORDS)
+        );
     }
 
     #[test]

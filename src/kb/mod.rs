@@ -77,10 +77,7 @@ impl Kbs {
         let mut by_name = BTreeMap::new();
         for (name, c) in config {
             let e = embedder(&c.embeddings).ok_or_else(|| {
-                format!(
-                    "[kb.{name}]: embeddings `{}` is not loaded",
-                    c.embeddings
-                )
+                format!("[kb.{name}]: embeddings `{}` is not loaded", c.embeddings)
             })?;
             by_name.insert(
                 name.clone(),

@@ -88,7 +88,10 @@ impl Kb {
         let order: Vec<(usize, f64)> = match mode {
             Mode::Hybrid => fuse::rrf(&[&bm25_ranked, &vector_ranked], K),
             Mode::Bm25 => bm25_ranked.iter().map(|&i| (i, bm25_scores[i])).collect(),
-            Mode::Vector => vector_ranked.iter().map(|&i| (i, vector_scores[i])).collect(),
+            Mode::Vector => vector_ranked
+                .iter()
+                .map(|&i| (i, vector_scores[i]))
+                .collect(),
         };
         let rank_of = |list: &[usize], i: usize| list.iter().position(|&x| x == i).map(|p| p + 1);
         Ok(order

@@ -27,7 +27,9 @@ mod tests {
     fn words_lowercased_punctuation_splits() {
         assert_eq!(
             terms("SSO (SAML 2.0) — Okta's setup, naïve café!"),
-            ["sso", "saml", "2", "0", "okta", "s", "setup", "naïve", "café"]
+            [
+                "sso", "saml", "2", "0", "okta", "s", "setup", "naïve", "café"
+            ]
         );
         assert!(terms(" \n-- ").is_empty());
     }

@@ -99,7 +99,8 @@ impl Words {
         let len = self.spans.len();
         let n = rng.usize(n).clamp(1, len);
         let mut start = rng.usize(0..=len - n);
-        let same_line = |i: usize, j: usize| !self.text[self.spans[i].0..self.spans[j].1].contains('\n');
+        let same_line =
+            |i: usize, j: usize| !self.text[self.spans[i].0..self.spans[j].1].contains('\n');
         // Words of the start's line from the start on, at most n.
         let mut end = start;
         while end + 1 < len && end + 1 < start + n && same_line(start, end + 1) {

@@ -80,8 +80,9 @@ pub fn chunks(conn: &Connection, kb: &str) -> Result<Vec<KbChunk>> {
         let id: String = r.get(0)?;
         let blob: Vec<u8> = r.get(5)?;
         let terms: String = r.get(7)?;
-        let vector = vector::from_bytes(&blob)
-            .ok_or_else(|| StoreError::Corrupt(format!("chunk `{id}`: vector of {} bytes", blob.len())))?;
+        let vector = vector::from_bytes(&blob).ok_or_else(|| {
+            StoreError::Corrupt(format!("chunk `{id}`: vector of {} bytes", blob.len()))
+        })?;
         let terms: BTreeMap<String, u32> = serde_json::from_str(&terms)
             .map_err(|e| StoreError::Corrupt(format!("chunk `{id}`: terms: {e}")))?;
         out.push(KbChunk {

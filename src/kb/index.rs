@@ -88,9 +88,38 @@ pub fn chunks_of(rel: &str, text: &str, format: Format) -> Vec<KbChunk> {
         .collect()
 }
 
-/// The text a chunk is embedded as: its title, then its text.
-pub fn embedding_text(c: &KbChunk) -> String {
-    format!("{}\n\n{}", c.title, c.text)
+/// Words of a chunk's text per embedded window: the model reads 128
+/// tokens, about 90 English words, so a longer chunk is embedded as
+/// several windows (each with the title) and their vectors averaged.
+pub const WINDOW_WORDS: usize = 80;
+
+/// The texts a chunk is embedded as: its title, then a window of its text.
+pub fn embedding_texts(c: &KbChunk) -> Vec<String> {
+    let words: Vec<&str> = c.text.split_whitespace().collect();
+    if words.is_empty() {
+        return vec![c.title.clone()];
+    }
+    words
+        .chunks(WINDOW_WORDS)
+        .map(|w| format!("{}\n\n{}", c.title, w.join(" ")))
+        .collect()
+}
+
+/// The mean of `vectors`, L2-normalised (what a chunk of several windows stores).
+pub fn mean_unit(vectors: &[Vec<f32>]) -> Vec<f32> {
+    let Some(first) = vectors.first() else {
+        return Vec::new();
+    };
+    let mut sum = vec![0.0f64; first.len()];
+    for v in vectors {
+        for (s, x) in sum.iter_mut().zip(v) {
+            *s += f64::from(*x);
+        }
+    }
+    let norm = sum.iter().map(|x| x * x).sum::<f64>().sqrt();
+    sum.iter()
+        .map(|x| if norm > 0.0 { (x / norm) as f32 } else { 0.0 })
+        .collect()
 }
 
 impl Kb {
@@ -115,10 +144,13 @@ impl Kb {
             let format = Format::of(&full).unwrap_or(Format::Text);
             let mut chunks = chunks_of(&rel, &text, format);
             for batch in chunks.chunks_mut(BATCH) {
-                let texts: Vec<String> = batch.iter().map(embedding_text).collect();
+                let windows: Vec<Vec<String>> = batch.iter().map(embedding_texts).collect();
+                let texts: Vec<String> = windows.iter().flatten().cloned().collect();
                 let vectors = embed_blocking(self.embedder.clone(), texts).await?;
-                for (c, v) in batch.iter_mut().zip(vectors) {
-                    c.vector = v;
+                let mut at = 0;
+                for (c, w) in batch.iter_mut().zip(&windows) {
+                    c.vector = mean_unit(&vectors[at..at + w.len()]);
+                    at += w.len();
                 }
             }
             report.chunks += u32::try_from(chunks.len()).unwrap_or(u32::MAX);
@@ -138,5 +170,56 @@ impl Kb {
                 .await?;
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_have_stable_ids_and_term_counts() {
+        let c = chunks_of(
+            "guide/sso.md",
+            "# SSO\n\nOkta and okta.\n\n# Keys\n\nRotate keys.",
+            Format::Markdown,
+        );
+        let ids: Vec<&str> = c.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["guide/sso.md#1", "guide/sso.md#2"]);
+        // Title and text: sso, okta, and, okta.
+        assert_eq!(c[0].length, 4);
+        assert_eq!(c[0].terms.get("okta"), Some(&2));
+    }
+
+    #[test]
+    fn long_chunks_embed_as_windows_averaged() {
+        let mut c = chunks_of("a.txt", &vec!["w"; 170].join(" "), Format::Text).remove(0);
+        assert_eq!(embedding_texts(&c).len(), 3);
+        c.text.clear();
+        assert_eq!(embedding_texts(&c), ["a.txt"]);
+        let m = mean_unit(&[vec![1.0, 0.0], vec![0.0, 1.0]]);
+        assert!((m[0] - 0.5f32.sqrt()).abs() < 1e-6 && (m[1] - m[0]).abs() < 1e-9);
+        assert!(mean_unit(&[]).is_empty());
+    }
+
+    #[test]
+    fn walks_known_formats_sorted_skipping_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        std::fs::create_dir_all(p.join("sub")).unwrap();
+        std::fs::create_dir_all(p.join(".git")).unwrap();
+        for f in [
+            "b.md",
+            "a.txt",
+            "sub/c.markdown",
+            "d.pdf",
+            ".git/x.md",
+            ".hidden.md",
+        ] {
+            std::fs::write(p.join(f), "x").unwrap();
+        }
+        let found: Vec<String> = walk(p).unwrap().into_iter().map(|(r, _)| r).collect();
+        assert_eq!(found, ["a.txt", "b.md", "sub/c.markdown"]);
+        assert!(matches!(walk(&p.join("b.md")), Err(KbError::NotAFolder(_))));
     }
 }

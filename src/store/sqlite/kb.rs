@@ -98,3 +98,63 @@ pub fn chunks(conn: &Connection, kb: &str) -> Result<Vec<KbChunk>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{KbChunk, KbStore, NewKbDocument};
+
+    fn chunk(path: &str, seq: u32, text: &str) -> KbChunk {
+        KbChunk {
+            id: format!("{path}#{seq}"),
+            path: path.to_string(),
+            seq,
+            title: "T".into(),
+            text: text.into(),
+            vector: vec![0.5, -1.0, f32::MIN_POSITIVE],
+            length: 1,
+            terms: [(text.to_string(), 1)].into_iter().collect(),
+        }
+    }
+
+    fn doc(path: &str, sha: &str, chunks: Vec<KbChunk>) -> NewKbDocument {
+        NewKbDocument {
+            kb: "docs".into(),
+            path: path.into(),
+            sha256: sha.into(),
+            embedder: "minilm".into(),
+            chunks,
+        }
+    }
+
+    #[tokio::test]
+    async fn replace_keeps_added_at_and_drops_old_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::super::tests::store(&dir);
+        store
+            .kb_put_document(doc(
+                "a.md",
+                "s1",
+                vec![chunk("a.md", 1, "x"), chunk("a.md", 2, "y")],
+            ))
+            .await
+            .unwrap();
+        store
+            .kb_put_document(doc("b.md", "s2", vec![chunk("b.md", 1, "z")]))
+            .await
+            .unwrap();
+        let before = store.kb_documents("docs").await.unwrap();
+        store
+            .kb_put_document(doc("a.md", "s3", vec![chunk("a.md", 1, "w")]))
+            .await
+            .unwrap();
+        let docs = store.kb_documents("docs").await.unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!((docs[0].sha256.as_str(), docs[0].chunks), ("s3", 1));
+        assert_eq!(docs[0].added_at, before[0].added_at);
+        let chunks = store.kb_chunks("docs").await.unwrap();
+        let ids: Vec<&str> = chunks.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["a.md#1", "b.md#1"]);
+        assert_eq!(chunks[0], chunk("a.md", 1, "w"));
+        assert!(store.kb_chunks("other").await.unwrap().is_empty());
+    }
+}

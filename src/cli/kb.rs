@@ -41,10 +41,7 @@ pub async fn run(command: KbCommand) -> Result<ExitCode, String> {
             if json {
                 println!("{}", json!({"kb": kb.name, "documents": docs}));
             } else {
-                println!(
-                    "{:<40} {:>6}  {:<12}  {}",
-                    "PATH", "CHUNKS", "SHA256", "UPDATED"
-                );
+                println!("{:<40} {:>6}  {:<12}  UPDATED", "PATH", "CHUNKS", "SHA256");
                 for d in &docs {
                     println!(
                         "{:<40} {:>6}  {:<12}  {}",

@@ -10,6 +10,7 @@ pub mod error;
 
 pub mod config;
 pub mod connectors;
+pub mod embed;
 pub mod kb;
 
 pub mod gateway;

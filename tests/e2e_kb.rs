@@ -112,29 +112,9 @@ fn without_the_feature_a_kb_is_a_configuration_error() {
 
 #[cfg(feature = "embed")]
 mod with_model {
-    use std::path::{Path, PathBuf};
-
     use serde_json::{Value, json};
 
     use super::*;
-
-    /// all-minilm-l6-v2, fetched by scripts/fetch-model.sh on first use.
-    fn minilm() -> PathBuf {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dir = root.join("models/all-minilm-l6-v2");
-        if !dir.join("model.safetensors").is_file() {
-            let out = std::process::Command::new(root.join("scripts/fetch-model.sh"))
-                .arg("all-minilm-l6-v2")
-                .output()
-                .expect("cannot run scripts/fetch-model.sh");
-            assert!(
-                out.status.success(),
-                "scripts/fetch-model.sh all-minilm-l6-v2 failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        dir
-    }
 
     /// The docs-qa example in a temp folder with the model's absolute path
     /// and the simulator at `sim_url`.
@@ -142,7 +122,7 @@ mod with_model {
         let ws = Workspace::example("docs-qa", sim_url);
         ws.replace(
             "path = \"../../models/all-minilm-l6-v2\"",
-            &format!("path = {:?}", minilm().to_str().unwrap()),
+            &format!("path = {:?}", embedding_model().to_str().unwrap()),
         );
         ws
     }

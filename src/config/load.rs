@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use super::budgets::{check_alerts, check_budget, check_limits};
+use super::embeddings::{check_classifier_models, check_embeddings};
 use super::locate::Locator;
 use super::model::{Config, Pipeline, QueuePolicy, ServerConfig, StoreConfig, Synchronous};
 use super::providers::{check_model, check_provider};
@@ -90,7 +91,11 @@ impl Report<'_> {
     /// Deserialise one entry on its own, so its error names a key inside it.
     /// Unknown keys are reported and dropped, and the entry is tried again,
     /// so that every misspelt key is listed, not only the first.
-    fn entry<T: DeserializeOwned>(&mut self, prefix: &[&str], value: &toml::Value) -> Option<T> {
+    pub(super) fn entry<T: DeserializeOwned>(
+        &mut self,
+        prefix: &[&str],
+        value: &toml::Value,
+    ) -> Option<T> {
         let mut value = value.clone();
         for _ in 0..32 {
             let Ok(text) = toml::to_string(&value) else {
@@ -190,13 +195,14 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
     let mut providers = BTreeMap::new();
     for (name, value) in &raw.providers {
         if let Some(p) = report.entry::<RawProvider>(&["providers", name], value)
-            && let Some(p) = check_provider(&mut report, &dir, name, p)
+            && let Some(p) = check_provider(&mut report, &dir, name, p, &raw.embeddings)
         {
             providers.insert(name.clone(), Arc::new(p));
         }
     }
     let connectors = load_connectors(&mut report, &dir, &raw.connectors);
     let kb = load_kb(&mut report, &raw);
+    let embeddings = check_embeddings(&mut report, &dir, &raw.embeddings);
     let mut models = BTreeMap::new();
     for (name, value) in &raw.models {
         if let Some(m) = report.entry::<RawModel>(&["models", name], value)
@@ -252,6 +258,7 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
             daily_cost,
             connectors,
             kb,
+            embeddings,
         }),
         _ => {
             let mut errors = report.errors;
@@ -375,6 +382,9 @@ fn check_pipeline(
                 format!("model `{fallback}` is not declared in [models]"),
             );
         }
+    }
+    if let Some(schema) = &output_schema {
+        check_classifier_models(r, name, &p.model, &p.fallbacks, raw, &schema.source);
     }
     let flag = Flag::parse(p.flag.as_deref().unwrap_or("on"))
         .map_err(|e| r.at(&key("flag"), e))
@@ -717,8 +727,7 @@ fn load_connectors(
 /// `[kb.NAME]`, each checked on its own against `[embeddings]`.
 fn load_kb(r: &mut Report<'_>, raw: &RawConfig) -> BTreeMap<String, crate::kb::KbConfig> {
     use crate::kb::{KbConfig, RawKb};
-    // Filled from `[embeddings]` once the embedder lands.
-    let embeddings: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let embeddings: std::collections::BTreeSet<String> = raw.embeddings.keys().cloned().collect();
     let mut out = BTreeMap::new();
     for (name, value) in &raw.kb {
         let Some(k) = r.entry::<RawKb>(&["kb", name], value) else {

@@ -3,6 +3,7 @@
 //! the pipeline uses). `locate.rs` maps keys to lines for error reports.
 
 mod budgets;
+mod embeddings;
 mod guard;
 mod load;
 mod locate;
@@ -13,8 +14,8 @@ mod secret;
 
 pub use load::{ConfigError, ConfigErrors, load};
 pub use model::{
-    Config, LocalModelConfig, ModelConfig, Pipeline, ProviderConfig, ServerConfig, StoreConfig,
-    Synchronous,
+    Config, EmbeddingsConfig, LocalModelConfig, ModelConfig, Pipeline, ProviderConfig,
+    ServerConfig, StoreConfig, Synchronous,
 };
 pub use raw::RawSink;
 pub use secret::{Secret, SecretRef};

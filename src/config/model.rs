@@ -39,6 +39,17 @@ pub struct Config {
     pub connectors: BTreeMap<String, crate::connectors::ConnectorConfig>,
     /// `[kb.NAME]`.
     pub kb: BTreeMap<String, crate::kb::KbConfig>,
+    /// `[embeddings.NAME]`: the model folder of each, checked to hold the
+    /// model's files.
+    pub embeddings: BTreeMap<String, EmbeddingsConfig>,
+}
+
+/// `[embeddings.NAME]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddingsConfig {
+    pub name: String,
+    /// The model's folder, resolved against the config file's folder.
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +85,9 @@ pub struct ProviderConfig {
     pub timeout: Duration,
     /// The in-process model; present exactly when `kind = "local"`.
     pub local: Option<LocalModelConfig>,
+    /// The `[embeddings.NAME]` an `embedding-classifier` embeds with;
+    /// present exactly for that kind.
+    pub embeddings: Option<String>,
 }
 
 /// A GGUF model run in-process (`kind = "local"`).

@@ -21,6 +21,7 @@ pub(super) fn check_provider(
     dir: &Path,
     name: &str,
     p: RawProvider,
+    declared_embeddings: &BTreeMap<String, toml::Value>,
 ) -> Option<ProviderConfig> {
     let key = |k: &'static str| -> [&str; 3] { ["providers", name, k] };
     let kind = ProviderKind::parse(&p.kind)
@@ -31,6 +32,18 @@ pub(super) fn check_provider(
     }
     if kind == ProviderKind::Local {
         return check_local(r, dir, name, p);
+    }
+    if kind == ProviderKind::EmbeddingClassifier {
+        return check_classifier(r, name, p, declared_embeddings);
+    }
+    if p.embeddings.is_some() {
+        r.at(
+            &key("embeddings"),
+            format!(
+                "only for `kind = \"embedding-classifier\"`, not `kind = \"{}\"`",
+                p.kind
+            ),
+        );
     }
     for (field, set) in [
         ("path", p.path.is_some()),
@@ -88,6 +101,59 @@ pub(super) fn check_provider(
         api_version: p.api_version,
         timeout: Duration::from_millis(p.timeout_ms.unwrap_or(30_000)),
         local: None,
+        embeddings: None,
+    })
+}
+
+/// `kind = "embedding-classifier"`: an `[embeddings.NAME]` model instead
+/// of a URL and a key.
+fn check_classifier(
+    r: &mut Report<'_>,
+    name: &str,
+    p: RawProvider,
+    declared_embeddings: &BTreeMap<String, toml::Value>,
+) -> Option<ProviderConfig> {
+    for (field, set) in [
+        ("base_url", p.base_url.is_some()),
+        ("api_key", p.api_key.is_some()),
+        ("api_version", p.api_version.is_some()),
+        ("path", p.path.is_some()),
+        ("threads", p.threads.is_some()),
+        ("context_size", p.context_size.is_some()),
+    ] {
+        if set {
+            r.at(
+                &["providers", name, field],
+                "not allowed for `kind = \"embedding-classifier\"`: it runs inside seam on the model named by `embeddings`",
+            );
+        }
+    }
+    let embeddings = match p.embeddings {
+        Some(e) if declared_embeddings.contains_key(&e) => Some(e),
+        Some(e) => {
+            r.at(
+                &["providers", name, "embeddings"],
+                format!("`{e}` is not declared in [embeddings]"),
+            );
+            None
+        }
+        None => {
+            r.at(
+                &["providers", name],
+                "missing field `embeddings` (an [embeddings.NAME] model), required for `kind = \"embedding-classifier\"`",
+            );
+            None
+        }
+    };
+    Some(ProviderConfig {
+        name: name.to_string(),
+        kind: ProviderKind::EmbeddingClassifier,
+        base_url: String::new(),
+        api_key: None,
+        api_version: None,
+        timeout: Duration::from_millis(p.timeout_ms.unwrap_or(30_000)),
+        local: None,
+        embeddings: Some(embeddings?),
     })
 }
 
@@ -156,6 +222,7 @@ fn check_local(
             threads: threads?,
             context_size: context_size?,
         }),
+        embeddings: None,
     })
 }
 
@@ -177,6 +244,9 @@ fn check_gguf(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The window assumed for an `embedding-classifier` model.
+const CLASSIFIER_WINDOW: u32 = 1 << 20;
+
 pub(super) fn check_model(
     r: &mut Report<'_>,
     name: &str,
@@ -193,6 +263,13 @@ pub(super) fn check_model(
         );
     }
     let kind = providers.get(&m.provider).map(|p| p.kind);
+    if kind == Some(ProviderKind::EmbeddingClassifier) {
+        // Offline and free; it reads any prompt (the embedder cuts its
+        // input to 128 tokens), so no window needs declaring.
+        m.input_price_per_mtok.get_or_insert(0);
+        m.output_price_per_mtok.get_or_insert(0);
+        m.context_window.get_or_insert(CLASSIFIER_WINDOW);
+    }
     let builtin = kind.and_then(|k| prices::builtin(k.family(), &m.upstream));
     let price = match (m.input_price_per_mtok, m.output_price_per_mtok, builtin) {
         (Some(input), Some(output), b) => Some(Price {

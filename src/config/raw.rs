@@ -38,6 +38,20 @@ pub struct RawConfig {
     /// `[kb.NAME]`: local knowledge bases (`seam kb`, `kb` context steps).
     #[serde(default)]
     pub kb: BTreeMap<String, toml::Value>,
+    /// `[embeddings.NAME]`: embedding models run in-process.
+    #[serde(default)]
+    pub embeddings: BTreeMap<String, toml::Value>,
+}
+
+/// `[embeddings.NAME]`: an embedding model loaded at start (cargo feature
+/// `embed`), served on `POST /v1/embeddings` and used by
+/// `embedding-classifier` providers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmbeddings {
+    /// The model's folder (model.safetensors, config.json, tokenizer.json),
+    /// relative to the config file's folder, e.g. `models/all-minilm-l6-v2`.
+    pub path: String,
 }
 
 /// `[[budgets]]`: a spend limit per pipeline, tenant or in all, per UTC
@@ -106,8 +120,8 @@ pub struct RawStore {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawProvider {
-    /// `openai`, `openai-compatible`, `azure`, `anthropic`, `gemini`
-    /// or `local`.
+    /// `openai`, `openai-compatible`, `azure`, `anthropic`, `gemini`,
+    /// `local` or `embedding-classifier`.
     pub kind: String,
     /// Base URL including the version path, e.g. `https://api.openai.com/v1`.
     /// Defaults to the public endpoint for `openai`, `anthropic`, `gemini`.
@@ -125,6 +139,8 @@ pub struct RawProvider {
     pub context_size: Option<u32>,
     /// Per-request timeout, default 30000.
     pub timeout_ms: Option<u64>,
+    /// `embedding-classifier` only: the `[embeddings.NAME]` it embeds with.
+    pub embeddings: Option<String>,
 }
 
 /// `[models.NAME]`

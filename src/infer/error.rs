@@ -43,6 +43,10 @@ pub enum ProviderError {
     /// A stream sent nothing for this many milliseconds and was cut.
     #[error("provider stream stalled: nothing received for {0} ms")]
     Stalled(u64),
+    /// The provider cannot answer this request (an offline classifier
+    /// asked for a field it cannot fill); the next model of a chain may.
+    #[error("the provider declined the request: {message}")]
+    Declined { message: String },
 }
 
 impl ProviderError {
@@ -57,7 +61,9 @@ impl ProviderError {
             ProviderError::Auth { .. } | ProviderError::Rejected { .. } => {
                 ErrorClass::Configuration
             }
-            ProviderError::ContextLength { .. } => ErrorClass::Data,
+            ProviderError::ContextLength { .. } | ProviderError::Declined { .. } => {
+                ErrorClass::Data
+            }
             ProviderError::ContentFilter { .. } => ErrorClass::Safety,
         }
     }
@@ -77,6 +83,7 @@ impl ProviderError {
             ProviderError::ContextLength { .. } => "context_length_exceeded",
             ProviderError::ContentFilter { .. } => "content_filtered",
             ProviderError::Stalled(_) => "provider_stalled",
+            ProviderError::Declined { .. } => "provider_declined",
         }
     }
 
@@ -85,7 +92,7 @@ impl ProviderError {
         match self {
             ProviderError::Timeout(_) | ProviderError::Stalled(_) => 504,
             ProviderError::ContextLength { .. } => 413,
-            ProviderError::ContentFilter { .. } => 422,
+            ProviderError::ContentFilter { .. } | ProviderError::Declined { .. } => 422,
             e if e.class() == ErrorClass::Transient => 503,
             _ => 502,
         }
@@ -100,9 +107,14 @@ impl ProviderError {
     }
 
     /// Whether the next model of a fallback chain may succeed where this
-    /// one failed: outages, and prompts too long for this model's window.
+    /// one failed: outages, prompts too long for this model's window, and
+    /// requests this provider declines.
     pub fn falls_back(&self) -> bool {
-        self.class().retryable() || matches!(self, ProviderError::ContextLength { .. })
+        self.class().retryable()
+            || matches!(
+                self,
+                ProviderError::ContextLength { .. } | ProviderError::Declined { .. }
+            )
     }
 
     /// Classify an HTTP error status.

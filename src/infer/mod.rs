@@ -20,6 +20,8 @@ pub use provider::{
     ChatMessage, ChatRequest, ChatResponse, ChatStream, Provider, ResponseFormat, Role,
     StreamEvent, Tool, ToolCall, ToolChoice, Usage, finish,
 };
+/// How an `embedding-classifier` fills an output schema (checked at load).
+pub use providers::embedding_classifier::plan::plan as classifier_plan;
 pub use registry::{ProviderKind, Providers};
 pub use retry::RetryPolicy;
 pub use structured::StructuredMode;

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use super::Provider;
 use super::providers::anthropic::Anthropic;
+use super::providers::embedding_classifier::EmbeddingClassifier;
 use super::providers::gemini::Gemini;
 use super::providers::openai::{Flavor, OpenAi};
 use crate::config::{Config, ProviderConfig, Secret};
+use crate::embed::Embeddings;
 
 /// The wire protocol a `[providers.*]` entry speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,19 +28,25 @@ pub enum ProviderKind {
     Gemini,
     /// A GGUF model run in-process by llama.cpp (cargo feature `local`).
     Local,
+    /// Enum fields filled by similarity to their label descriptions under
+    /// an `[embeddings.NAME]` model (cargo feature `embed`).
+    EmbeddingClassifier,
 }
 
 /// Why `kind = "local"` fails in a build without the feature.
 const LOCAL_NOT_BUILT: &str = "this seam was built without the `local` feature; rebuild with `cargo build --release --features local`";
+/// Why `kind = "embedding-classifier"` fails in a build without the feature.
+const EMBED_NOT_BUILT: &str = "this seam was built without the `embed` feature; rebuild with `cargo build --release --features embed` (or `--features local`)";
 
 impl ProviderKind {
-    const ALL: [(&'static str, ProviderKind); 6] = [
+    const ALL: [(&'static str, ProviderKind); 7] = [
         ("openai", ProviderKind::OpenAi),
         ("openai-compatible", ProviderKind::OpenAiCompatible),
         ("azure", ProviderKind::Azure),
         ("anthropic", ProviderKind::Anthropic),
         ("gemini", ProviderKind::Gemini),
         ("local", ProviderKind::Local),
+        ("embedding-classifier", ProviderKind::EmbeddingClassifier),
     ];
 
     pub fn parse(text: &str) -> Result<ProviderKind, String> {
@@ -61,7 +69,7 @@ impl ProviderKind {
             ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Azure => "openai",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Gemini => "gemini",
-            ProviderKind::Local => "local",
+            ProviderKind::Local | ProviderKind::EmbeddingClassifier => "local",
         }
     }
 
@@ -69,6 +77,7 @@ impl ProviderKind {
     pub fn available(self) -> Result<(), &'static str> {
         match self {
             ProviderKind::Local if !cfg!(feature = "local") => Err(LOCAL_NOT_BUILT),
+            ProviderKind::EmbeddingClassifier if !cfg!(feature = "embed") => Err(EMBED_NOT_BUILT),
             _ => Ok(()),
         }
     }
@@ -79,7 +88,10 @@ impl ProviderKind {
             ProviderKind::OpenAi => Some("https://api.openai.com/v1"),
             ProviderKind::Anthropic => Some("https://api.anthropic.com"),
             ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com"),
-            ProviderKind::OpenAiCompatible | ProviderKind::Azure | ProviderKind::Local => None,
+            ProviderKind::OpenAiCompatible
+            | ProviderKind::Azure
+            | ProviderKind::Local
+            | ProviderKind::EmbeddingClassifier => None,
         }
     }
 
@@ -88,11 +100,20 @@ impl ProviderKind {
         self == ProviderKind::Azure
     }
 
+    /// Whether the kind runs in-process: no URL, no key.
+    pub fn in_process(self) -> bool {
+        matches!(
+            self,
+            ProviderKind::Local | ProviderKind::EmbeddingClassifier
+        )
+    }
+
     fn build(
         self,
         p: &ProviderConfig,
         key: Option<Secret>,
         client: &reqwest::Client,
+        embeddings: &Embeddings,
     ) -> Result<Arc<dyn Provider>, String> {
         let openai = |flavor, key| -> Arc<dyn Provider> {
             Arc::new(OpenAi::new(client.clone(), &p.base_url, key, flavor))
@@ -109,6 +130,13 @@ impl ProviderKind {
             ProviderKind::Anthropic => Arc::new(Anthropic::new(client.clone(), &p.base_url, key)),
             ProviderKind::Gemini => Arc::new(Gemini::new(client.clone(), &p.base_url, key)),
             ProviderKind::Local => local(p)?,
+            ProviderKind::EmbeddingClassifier => {
+                let name = p.embeddings.as_deref().unwrap_or_default();
+                let embedder = embeddings.get(name).ok_or_else(|| {
+                    format!("providers.{}.embeddings: `{name}` is not loaded", p.name)
+                })?;
+                Arc::new(EmbeddingClassifier::new(embedder))
+            }
         })
     }
 }
@@ -137,8 +165,13 @@ pub struct Providers {
 }
 
 impl Providers {
-    /// Build every configured provider, resolving their secrets.
-    pub fn build(config: &Config, client: &reqwest::Client) -> Result<Providers, String> {
+    /// Build every configured provider, resolving their secrets;
+    /// classifiers take their model from `embeddings`.
+    pub fn build(
+        config: &Config,
+        client: &reqwest::Client,
+        embeddings: &Embeddings,
+    ) -> Result<Providers, String> {
         let mut by_name = BTreeMap::new();
         for (name, p) in &config.providers {
             let key = match &p.api_key {
@@ -148,7 +181,7 @@ impl Providers {
                 ),
                 None => None,
             };
-            by_name.insert(name.clone(), p.kind.build(p, key, client)?);
+            by_name.insert(name.clone(), p.kind.build(p, key, client, embeddings)?);
         }
         Ok(Providers { by_name })
     }
@@ -188,6 +221,13 @@ mod tests {
         } else {
             let err = ProviderKind::Local.available().unwrap_err();
             assert!(err.contains("--features local"), "{err}");
+        }
+        let classifier = ProviderKind::parse("embedding-classifier").unwrap();
+        if cfg!(feature = "embed") {
+            assert_eq!(classifier.available(), Ok(()));
+        } else {
+            let err = classifier.available().unwrap_err();
+            assert!(err.contains("--features embed"), "{err}");
         }
     }
 }

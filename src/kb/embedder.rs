@@ -1,6 +1,7 @@
 //! What a knowledge base needs from an embedding model: L2-normalised
-//! vectors for texts. Implemented by `crate::embed::Embedder` (feature
-//! `embed`); without that feature no knowledge base can be configured.
+//! vectors for texts. Implemented by `crate::embed::Embedder` (which only
+//! loads with the `embed` feature; without it no knowledge base can be
+//! configured).
 
 /// A synchronous text embedder (call it off the async threads).
 pub trait TextEmbedder: Send + Sync {
@@ -8,7 +9,6 @@ pub trait TextEmbedder: Send + Sync {
     fn embed_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String>;
 }
 
-#[cfg(feature = "embed")]
 impl TextEmbedder for crate::embed::Embedder {
     fn embed_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
         self.embed(texts)

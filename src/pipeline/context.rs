@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 use crate::act::breakers::SinkBreakers;
 use crate::budget::Budgets;
 use crate::config::Config;
+use crate::embed::Embeddings;
 use crate::error::Error;
 use crate::gateway::cache::ResponseCache;
 use crate::ingest::drift::Contracts;
@@ -48,6 +49,9 @@ pub struct Runtime {
     pub connectors: crate::connectors::Connectors,
     /// `[kb.NAME]`: knowledge bases the `kb` context steps retrieve from.
     pub kbs: crate::kb::Kbs,
+    /// `[embeddings.NAME]`: the embedding models, loaded at start, shared
+    /// by `/v1/embeddings`, classifiers and the knowledge base.
+    pub embeddings: Embeddings,
 }
 
 impl Runtime {
@@ -60,7 +64,10 @@ impl Runtime {
             .user_agent(concat!("seam/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        let providers = Providers::build(&config, &client).map_err(Error::Config)?;
+        let embeddings =
+            Embeddings::load(config.embeddings.iter().map(|(name, e)| (name, &e.path)))
+                .map_err(Error::Config)?;
+        let providers = Providers::build(&config, &client, &embeddings).map_err(Error::Config)?;
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store)?);
         let metrics = Arc::new(Metrics::new());
         let budgets = Arc::new(Budgets::new(
@@ -73,7 +80,12 @@ impl Runtime {
         let contracts = Contracts::new(store.clone(), metrics.clone());
         let connectors =
             crate::connectors::Connectors::build(&config.connectors).map_err(Error::Config)?;
-        let kbs = crate::kb::Kbs::build(&config.kb, &store, |_| None).map_err(Error::Config)?;
+        let kbs = crate::kb::Kbs::build(&config.kb, &store, |name| {
+            embeddings
+                .get(name)
+                .map(|e| e as Arc<dyn crate::kb::TextEmbedder>)
+        })
+        .map_err(Error::Config)?;
         Ok(Arc::new(Runtime {
             config: Arc::new(config),
             store,
@@ -85,6 +97,7 @@ impl Runtime {
             contracts,
             connectors,
             kbs,
+            embeddings,
             client,
             outbox_wake: Arc::new(Notify::new()),
             queue_wake: Arc::new(Notify::new()),

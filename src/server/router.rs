@@ -5,7 +5,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::routes::{admin, chat, dlq, drift, escalations, feedback, health, hooks, models, runs};
+use super::routes::{
+    admin, chat, dlq, drift, embeddings, escalations, feedback, health, hooks, models, runs,
+};
 use crate::pipeline::Runtime;
 
 pub fn app(rt: Arc<Runtime>) -> Router {
@@ -15,6 +17,7 @@ pub fn app(rt: Arc<Runtime>) -> Router {
         .route("/v1/runs/{id}/feedback", post(feedback::post))
         .route("/hooks/{pipeline}", post(hooks::receive))
         .route("/v1/chat/completions", post(chat::completions))
+        .route("/v1/embeddings", post(embeddings::create))
         .route("/v1/models", get(models::list))
         .route("/v1/models/{id}", get(models::get))
         .route("/v1/admin/escalations", get(escalations::list))

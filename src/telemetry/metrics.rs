@@ -86,6 +86,17 @@ struct TransitionLabels {
     state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EmbedLabels {
+    model: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EmbedModelLabels {
+    model: String,
+}
+
 fn layer_histogram() -> Histogram {
     // 50 µs … ~52 s
     Histogram::new(exponential_buckets(0.000_05, 2.0, 21))
@@ -119,6 +130,9 @@ pub struct Metrics {
     retry_budget_denied: Family<GuardLabels, Counter>,
     connector_calls: Family<ConnectorLabels, Counter>,
     connector_seconds: Family<ConnectorNameLabels, Histogram, fn() -> Histogram>,
+    embeddings_requests: Family<EmbedLabels, Counter>,
+    embeddings_inputs: Family<EmbedModelLabels, Counter>,
+    embeddings_seconds: Family<EmbedModelLabels, Histogram, fn() -> Histogram>,
 }
 
 impl Default for Metrics {
@@ -294,8 +308,32 @@ impl Metrics {
             "Time a context step took, pages and retries included",
             connector_seconds.clone(),
         );
+        let embeddings_requests = Family::<EmbedLabels, Counter>::default();
+        registry.register(
+            "embeddings_requests",
+            "POST /v1/embeddings requests by model (`-`: none declared was named) and outcome: ok, invalid_request or error",
+            embeddings_requests.clone(),
+        );
+        let embeddings_inputs = Family::<EmbedModelLabels, Counter>::default();
+        registry.register(
+            "embeddings_inputs",
+            "Texts embedded for POST /v1/embeddings",
+            embeddings_inputs.clone(),
+        );
+        let embeddings_seconds =
+            Family::<EmbedModelLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                layer_histogram,
+            );
+        registry.register(
+            "embeddings_duration_seconds",
+            "Time to embed the inputs of one POST /v1/embeddings request",
+            embeddings_seconds.clone(),
+        );
         Metrics {
             registry,
+            embeddings_requests,
+            embeddings_inputs,
+            embeddings_seconds,
             connector_calls,
             connector_seconds,
             budget_refusals,
@@ -405,6 +443,29 @@ impl Metrics {
                 model: model.into(),
             })
             .inc_by(cost_micros);
+    }
+
+    /// One `POST /v1/embeddings` request; `model` is a declared name (or
+    /// `-` when the request named none that exists), `inputs` the texts
+    /// embedded and `took` the embedding time (None when refused).
+    pub fn embeddings(&self, model: &str, outcome: &str, inputs: u64, took: Option<Duration>) {
+        self.embeddings_requests
+            .get_or_create(&EmbedLabels {
+                model: model.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+        let labels = EmbedModelLabels {
+            model: model.into(),
+        };
+        if inputs > 0 {
+            self.embeddings_inputs.get_or_create(&labels).inc_by(inputs);
+        }
+        if let Some(took) = took {
+            self.embeddings_seconds
+                .get_or_create(&labels)
+                .observe(took.as_secs_f64());
+        }
     }
 
     /// One context step through `connector`.

@@ -459,6 +459,29 @@ pub fn model_weights() -> PathBuf {
     path
 }
 
+/// The embedding model's folder (all-MiniLM-L6-v2: model.safetensors,
+/// config.json, tokenizer.json), fetched (each file's sha256 checked) by
+/// `scripts/fetch-model.sh all-minilm-l6-v2` on first use.
+pub fn embedding_model() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("models/all-minilm-l6-v2");
+    let complete = ["model.safetensors", "config.json", "tokenizer.json"]
+        .iter()
+        .all(|f| dir.join(f).is_file());
+    if !complete {
+        let out = Command::new(root.join("scripts/fetch-model.sh"))
+            .arg("all-minilm-l6-v2")
+            .output()
+            .expect("cannot run scripts/fetch-model.sh");
+        assert!(
+            out.status.success() && dir.join("model.safetensors").is_file(),
+            "scripts/fetch-model.sh all-minilm-l6-v2 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    dir
+}
+
 /// GET `url`, which must answer 2xx, as JSON.
 pub fn get_json(url: &str) -> serde_json::Value {
     let resp = client().get(url).send().unwrap();

@@ -1,6 +1,7 @@
 //! One file or folder per provider wire format.
 
 pub mod anthropic;
+pub mod embedding_classifier;
 pub mod gemini;
 #[cfg(feature = "local")]
 pub mod local;

@@ -3,6 +3,7 @@ pub mod background;
 pub mod chat;
 pub mod dlq;
 pub mod drift;
+pub mod embeddings;
 pub mod escalations;
 pub mod feedback;
 pub mod health;

@@ -7,6 +7,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 seam="${SEAM:-$root/target/release/seam}"
+export SEAM_LOG=warn
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp -r "$root/examples/docs-qa/." "$work/"
@@ -24,6 +25,7 @@ for mode in bm25 vector hybrid; do
     first=${got%% *}
     [ "$first" = "$want" ] && at1=$((at1 + 1))
     case " $got " in *" $want "*) at3=$((at3 + 1)) ;; esac
+    [ "$first" = "$want" ] || [ -z "${VERBOSE:-}" ] || echo "  $mode miss@1: $q -> $got (want $want)"
   done < "$root/examples/docs-qa/questions.jsonl"
   printf '%-6s hit@1 %2d/%d  hit@3 %2d/%d\n' "$mode" "$at1" "$n" "$at3" "$n"
 done

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::bm25::{self, TermStats};
 use super::error::KbError;
 use super::fuse::{self, K};
-use super::tokenize::terms;
+use super::tokenize::query_terms;
 use super::vector::cosine;
 use super::{Kb, embed_blocking};
 
@@ -40,7 +40,7 @@ pub struct Hit {
 impl Kb {
     /// The `top_k` best chunks for `query`.
     pub async fn search(&self, query: &str, top_k: usize, mode: Mode) -> Result<Vec<Hit>, KbError> {
-        let q_terms = terms(query);
+        let q_terms = query_terms(query);
         if q_terms.is_empty() {
             return Err(KbError::EmptyQuery);
         }

@@ -23,10 +23,7 @@ const NOT_BUILT: &str = "this seam was built without the `embed` feature; rebuil
 /// which points at `model_url`; the embeddings at `embeddings_path`.
 fn classifier_workspace(model_url: &str, sink_url: &str, embeddings_path: &str) -> Workspace {
     let ws = Workspace::triage(model_url, sink_url);
-    ws.replace(
-        "fallbacks = [\"large\"]",
-        "fallbacks = [\"triage-offline\"]",
-    );
+    ws.replace("fallbacks = [\"large\"]", "fallbacks = [\"triage-offline\"]");
     ws.append(&format!(
         r#"
 [embeddings.mini]
@@ -258,71 +255,32 @@ mod with_the_model {
             .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
             .collect();
         assert_eq!(decoded.len(), 384);
-        assert!(
-            decoded
-                .iter()
-                .zip(&vs[0])
-                .all(|(a, b)| (a - b).abs() < 1e-5)
-        );
+        assert!(decoded.iter().zip(&vs[0]).all(|(a, b)| (a - b).abs() < 1e-5));
         assert_eq!(b64["usage"]["prompt_tokens"], 7);
 
         for (req, param, says) in [
-            (
-                json!({"model": "nope", "input": "x"}),
-                "model",
-                "embedding models: mini",
-            ),
-            (
-                json!({"model": "mini", "input": [[101, 2023]]}),
-                "input",
-                "token arrays",
-            ),
-            (
-                json!({"model": "mini", "input": [1, 2]}),
-                "input",
-                "token arrays",
-            ),
-            (
-                json!({"model": "mini", "input": []}),
-                "input",
-                "empty array",
-            ),
+            (json!({"model": "nope", "input": "x"}), "model", "embedding models: mini"),
+            (json!({"model": "mini", "input": [[101, 2023]]}), "input", "token arrays"),
+            (json!({"model": "mini", "input": [1, 2]}), "input", "token arrays"),
+            (json!({"model": "mini", "input": []}), "input", "empty array"),
             (json!({"model": "mini", "input": ""}), "input", "empty"),
-            (
-                json!({"model": "mini", "input": vec!["x"; 257]}),
-                "input",
-                "at most 256",
-            ),
-            (
-                json!({"model": "mini", "input": "x", "dimensions": 1536}),
-                "dimensions",
-                "384",
-            ),
-            (
-                json!({"model": "mini", "input": "x", "encoding_format": "hex"}),
-                "encoding_format",
-                "base64",
-            ),
+            (json!({"model": "mini", "input": vec!["x"; 257]}), "input", "at most 256"),
+            (json!({"model": "mini", "input": "x", "dimensions": 1536}), "dimensions", "384"),
+            (json!({"model": "mini", "input": "x", "encoding_format": "hex"}), "encoding_format", "base64"),
         ] {
             let (status, body) = post(&s.url, &req);
             assert_eq!(status, 400, "{req}: {body}");
             let e = &body["error"];
             assert_eq!(e["type"], "invalid_request_error", "{body}");
             assert_eq!(e["param"], param, "{req}: {body}");
-            assert!(
-                e["message"].as_str().unwrap().contains(says),
-                "{req}: {body}"
-            );
+            assert!(e["message"].as_str().unwrap().contains(says), "{req}: {body}");
         }
         let m = metrics(&s.url);
         assert!(
             m.contains("seam_embeddings_requests_total{model=\"mini\",outcome=\"ok\"} 2"),
             "{m}"
         );
-        assert!(
-            m.contains("seam_embeddings_inputs_total{model=\"mini\"} 4"),
-            "{m}"
-        );
+        assert!(m.contains("seam_embeddings_inputs_total{model=\"mini\"} 4"), "{m}");
         assert!(
             m.contains("seam_embeddings_duration_seconds_count{model=\"mini\"} 2"),
             "{m}"
@@ -334,9 +292,7 @@ mod with_the_model {
             "{m}"
         );
         assert!(
-            m.contains(
-                "seam_embeddings_requests_total{model=\"mini\",outcome=\"invalid_request\"} 1"
-            ),
+            m.contains("seam_embeddings_requests_total{model=\"mini\",outcome=\"invalid_request\"} 1"),
             "{m}"
         );
     }
@@ -344,10 +300,7 @@ mod with_the_model {
     #[test]
     fn the_official_openai_python_client_gets_embeddings() {
         let (_dir, s) = serve_embeddings();
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/test_openai_embeddings.py"
-        );
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/test_openai_embeddings.py");
         let out = std::process::Command::new(python())
             .arg(script)
             .arg(format!("{}/v1", s.url))
@@ -355,10 +308,7 @@ mod with_the_model {
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "SDK checks failed\n{stdout}\n{stderr}"
-        );
+        assert!(out.status.success(), "SDK checks failed\n{stdout}\n{stderr}");
         assert_eq!(
             stdout.lines().filter(|l| l.starts_with("ok ")).count(),
             4,
@@ -388,10 +338,7 @@ mod with_the_model {
             "{body}"
         );
         assert_eq!(body["output"]["category"], "billing", "{body}");
-        assert_eq!(
-            body["output"]["summary"], "Charged twice for my subscription",
-            "{body}"
-        );
+        assert_eq!(body["output"]["summary"], "Charged twice for my subscription", "{body}");
         assert_eq!(body["declined"][0]["model"], "small", "{body}");
         assert_eq!(body["cost_micros"], 0, "{body}");
         let delivered = sink.wait_for("the triage delivery", |d| !d.is_empty());

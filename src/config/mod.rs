@@ -14,8 +14,8 @@ mod secret;
 
 pub use load::{ConfigError, ConfigErrors, load};
 pub use model::{
-    Config, EmbeddingsConfig, LocalModelConfig, ModelConfig, Pipeline, ProviderConfig,
-    ServerConfig, StoreConfig, Synchronous,
+    Config, EmbeddingsConfig, LocalModelConfig, ModelConfig, Pipeline, ProviderConfig, ServerConfig, StoreConfig,
+    Synchronous,
 };
 pub use raw::RawSink;
 pub use secret::{Secret, SecretRef};

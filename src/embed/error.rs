@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 
 /// How to get the default model.
-const FETCH_HINT: &str =
-    "fetch all-MiniLM-L6-v2 with `scripts/fetch-model.sh all-minilm-l6-v2` in the seam repository";
+const FETCH_HINT: &str = "fetch all-MiniLM-L6-v2 with `scripts/fetch-model.sh all-minilm-l6-v2` in the seam repository";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {

@@ -2,6 +2,7 @@
 
 /// The mean of `hidden` (one row per token) over the rows whose mask is
 /// set, scaled to unit length. All zeros when no row counts.
+#[cfg_attr(not(feature = "embed"), allow(dead_code))]
 pub(super) fn mean_pool(hidden: &[Vec<f32>], mask: &[u32]) -> Vec<f32> {
     let dims = hidden.first().map_or(0, Vec::len);
     let mut sum = vec![0f32; dims];
@@ -24,6 +25,7 @@ pub(super) fn mean_pool(hidden: &[Vec<f32>], mask: &[u32]) -> Vec<f32> {
 }
 
 /// Scale `v` to unit length (left as is when it is all zeros).
+#[cfg_attr(not(feature = "embed"), allow(dead_code))]
 pub(super) fn normalize(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {

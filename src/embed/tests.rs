@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{EmbedError, Embedder, cosine};
+#[cfg(feature = "embed")]
+use super::cosine;
+use super::{EmbedError, Embedder};
 
 /// all-MiniLM-L6-v2, fetched (sha256-checked) by scripts/fetch-model.sh.
 pub(crate) fn model_dir() -> PathBuf {
@@ -31,10 +33,7 @@ fn a_missing_file_is_named_with_the_fetch_script() {
     std::fs::write(dir.path().join("config.json"), "{}").unwrap();
     let err = Embedder::load(dir.path()).unwrap_err().to_string();
     assert!(err.contains("model.safetensors"), "{err}");
-    assert!(
-        err.contains("scripts/fetch-model.sh all-minilm-l6-v2"),
-        "{err}"
-    );
+    assert!(err.contains("scripts/fetch-model.sh all-minilm-l6-v2"), "{err}");
 }
 
 #[cfg(not(feature = "embed"))]
@@ -70,10 +69,7 @@ fn similar_texts_are_closer_and_batches_match_single_texts() {
     };
     let near = cosine(refund, billing);
     let far = cosine(refund, crash);
-    assert!(
-        near > far + 0.1,
-        "refund~billing {near}, refund~crash {far}"
-    );
+    assert!(near > far + 0.1, "refund~billing {near}, refund~crash {far}");
     // [CLS] and [SEP] around the five word pieces of the four words;
     // padding not counted.
     let one = e.embed(&["refund my double charge"]).unwrap();

@@ -102,10 +102,7 @@ impl ProviderKind {
 
     /// Whether the kind runs in-process: no URL, no key.
     pub fn in_process(self) -> bool {
-        matches!(
-            self,
-            ProviderKind::Local | ProviderKind::EmbeddingClassifier
-        )
+        matches!(self, ProviderKind::Local | ProviderKind::EmbeddingClassifier)
     }
 
     fn build(

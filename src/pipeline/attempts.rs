@@ -20,8 +20,8 @@ use futures_util::StreamExt;
 use super::progress::{Progress, RunEvent};
 use crate::infer::stream::{self, Collector};
 use crate::infer::{
-    ChatMessage, ChatRequest, ChatResponse, Provider, ProviderError, ResponseFormat, StreamEvent,
-    StructuredMode, Usage,
+    ChatMessage, ChatRequest, ChatResponse, Provider, ProviderError, ProviderKind, ResponseFormat,
+    StreamEvent, StructuredMode, Usage,
 };
 use crate::output::{self, Verified};
 use crate::prompt::RenderedPrompt;
@@ -73,7 +73,8 @@ pub async fn call_models(
     let mut last_err = Error::Config(format!("pipeline `{}` has no usable model", p.name));
     // seam's own `x-seam-*` marks stay home: providers may refuse keywords
     // they do not know.
-    let wire_schema = crate::output::grounding::without_marks(&p.output_schema.source);
+    let unmarked = crate::output::grounding::without_marks(&p.output_schema.source);
+    let wire_schema = crate::infer::without_classifier_marks(&unmarked);
     for model_name in &p.models {
         let model = rt.config.models.get(model_name);
         let provider_cfg = model.and_then(|m| rt.config.providers.get(&m.provider));
@@ -135,7 +136,12 @@ pub async fn call_models(
                 &messages,
                 ResponseFormat::JsonSchema {
                     name: &p.name,
-                    schema: &wire_schema,
+                    // A classifier reads its label descriptions from the marks.
+                    schema: if provider_cfg.kind == ProviderKind::EmbeddingClassifier {
+                        &p.output_schema.source
+                    } else {
+                        &wire_schema
+                    },
                     mode,
                 },
                 p.max_output_tokens,

@@ -6,8 +6,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::routes::{
-    admin, chat, dlq, drift, embeddings, escalations, feedback, health, hooks, models, runs,
-};
+    admin, chat, dlq, drift, embeddings, escalations, feedback, health, hooks, models, runs};
 use crate::pipeline::Runtime;
 
 pub fn app(rt: Arc<Runtime>) -> Router {

@@ -216,11 +216,9 @@ mod tests {
 
     #[test]
     fn requests_are_checked_field_by_field() {
-        let ok = parse(
-            br#"{"model":"m","input":["a","b"],"encoding_format":"base64","dimensions":384}"#,
-        )
-        .ok()
-        .unwrap();
+        let ok = parse(br#"{"model":"m","input":["a","b"],"encoding_format":"base64","dimensions":384}"#)
+            .ok()
+            .unwrap();
         assert_eq!(ok.inputs, ["a", "b"]);
         assert!(ok.base64);
         assert_eq!(ok.dimensions, Some(384));
@@ -232,16 +230,8 @@ mod tests {
             (r#"{"model":"m","input":[1,2]}"#, "input", "token arrays"),
             (r#"{"model":"m","input":[[1,2]]}"#, "input", "token arrays"),
             (r#"{"model":"m","input":""}"#, "input", "is empty"),
-            (
-                r#"{"model":"m","input":"a","encoding_format":"int8"}"#,
-                "encoding_format",
-                "base64",
-            ),
-            (
-                r#"{"model":"m","input":"a","dimensions":-1}"#,
-                "dimensions",
-                "positive",
-            ),
+            (r#"{"model":"m","input":"a","encoding_format":"int8"}"#, "encoding_format", "base64"),
+            (r#"{"model":"m","input":"a","dimensions":-1}"#, "dimensions", "positive"),
             (r#"[1]"#, "", "object"),
         ] {
             let Err(b) = parse(body.as_bytes()) else {

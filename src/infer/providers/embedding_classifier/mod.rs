@@ -59,7 +59,8 @@ impl Provider for EmbeddingClassifier {
         }
         let embedder = self.embedder.clone();
         let cache = self.labels.clone();
-        let work = tokio::task::spawn_blocking(move || classify(&embedder, &cache, &plan, &blocks));
+        let work =
+            tokio::task::spawn_blocking(move || classify(&embedder, &cache, &plan, &blocks));
         match tokio::time::timeout(request.timeout, work).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(ProviderError::Server {
@@ -184,5 +185,6 @@ fn label_vectors(
     Ok(have)
 }
 
-#[cfg(all(test, feature = "embed"))]
+#[cfg(test)]
+#[cfg(feature = "embed")]
 mod tests;

@@ -18,6 +18,8 @@
 //! the provider declines, and `seam check` refuses a pipeline that would
 //! reach it.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 /// The mark asking for an extract of the data.
@@ -60,6 +62,38 @@ impl Plan {
             .iter()
             .any(|f| matches!(f.fill, Fill::Labels(_)))
     }
+}
+
+/// The schema without the classifier's marks, for the providers that are
+/// not classifiers (some refuse keywords they do not know); borrowed when
+/// it has none.
+pub fn without_marks(schema: &Value) -> Cow<'_, Value> {
+    fn has(v: &Value) -> bool {
+        match v {
+            Value::Object(o) => {
+                o.contains_key(LABELS) || o.contains_key(EXTRACT) || o.values().any(has)
+            }
+            Value::Array(a) => a.iter().any(has),
+            _ => false,
+        }
+    }
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                o.remove(LABELS);
+                o.remove(EXTRACT);
+                o.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    if !has(schema) {
+        return Cow::Borrowed(schema);
+    }
+    let mut owned = schema.clone();
+    strip(&mut owned);
+    Cow::Owned(owned)
 }
 
 pub fn plan(schema: &Value) -> Result<Plan, String> {
@@ -144,9 +178,8 @@ fn allows_type(prop: &Value, ty: &str) -> bool {
 /// The labels of an enum property, `None` when it is not one.
 fn labels_of(name: &str, prop: &Value) -> Result<Option<Vec<Label>>, String> {
     let described = prop.get(LABELS).map(|l| {
-        l.as_object().ok_or_else(|| {
-            format!("`/{name}`: `{LABELS}` must be an object of value → description")
-        })
+        l.as_object()
+            .ok_or_else(|| format!("`/{name}`: `{LABELS}` must be an object of value → description"))
     });
     let described: Option<&Map<String, Value>> = described.transpose()?;
     let values: Vec<(Value, Option<String>)> =
@@ -228,12 +261,7 @@ mod tests {
             }
         });
         let p = plan(&schema).unwrap();
-        let fill = |n: &str| {
-            p.fields
-                .iter()
-                .find(|f| f.name == n)
-                .map(|f| f.fill.clone())
-        };
+        let fill = |n: &str| p.fields.iter().find(|f| f.name == n).map(|f| f.fill.clone());
         let Some(Fill::Labels(cat)) = fill("category") else {
             panic!("{p:?}")
         };
@@ -242,23 +270,25 @@ mod tests {
         let Some(Fill::Labels(pri)) = fill("priority") else {
             panic!("{p:?}")
         };
-        assert_eq!(
-            (pri[0].text.as_str(), pri[1].text.as_str()),
-            ("can wait", "high")
-        );
-        assert_eq!(
-            fill("confidence"),
-            Some(Fill::Confidence { min: 0.0, max: 1.0 })
-        );
-        assert_eq!(
-            fill("summary"),
-            Some(Fill::Extract {
-                max_chars: Some(80)
-            })
-        );
+        assert_eq!((pri[0].text.as_str(), pri[1].text.as_str()), ("can wait", "high"));
+        assert_eq!(fill("confidence"), Some(Fill::Confidence { min: 0.0, max: 1.0 }));
+        assert_eq!(fill("summary"), Some(Fill::Extract { max_chars: Some(80) }));
         assert_eq!(fill("note"), Some(Fill::Null));
         assert_eq!(fill("lang"), Some(Fill::Default(json!("en"))));
         assert_eq!(fill("optional"), None);
+    }
+
+    #[test]
+    fn other_providers_get_the_schema_without_the_marks() {
+        let marked = json!({"properties": {
+            "c": {"enum": ["a"], "x-seam-labels": {"a": "x"}},
+            "s": {"type": "string", "x-seam-extract": "untrusted"}}});
+        assert_eq!(
+            *without_marks(&marked),
+            json!({"properties": {"c": {"enum": ["a"]}, "s": {"type": "string"}}})
+        );
+        let plain = json!({"properties": {"c": {"enum": ["a"]}}});
+        assert!(matches!(without_marks(&plain), Cow::Borrowed(_)));
     }
 
     #[test]

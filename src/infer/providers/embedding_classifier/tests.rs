@@ -65,22 +65,14 @@ async fn fills_enums_from_the_untrusted_data_only() {
     assert_eq!(out["summary"], "Charged twice this month", "{out}");
     let conf = out["confidence"].as_f64().unwrap();
     assert!(conf > 0.0 && conf <= 1.0, "{out}");
-    let out = ask(
-        &c,
-        &schema,
-        "<untrusted>The app crashes with an error every time I open it</untrusted>",
-    )
-    .await
-    .unwrap();
+    let out = ask(&c, &schema, "<untrusted>The app crashes with an error every time I open it</untrusted>")
+        .await
+        .unwrap();
     assert_eq!(out["category"], "bug", "{out}");
     // Deterministic: the same request, the same answer (labels now cached).
-    let again = ask(
-        &c,
-        &schema,
-        "<untrusted>The app crashes with an error every time I open it</untrusted>",
-    )
-    .await
-    .unwrap();
+    let again = ask(&c, &schema, "<untrusted>The app crashes with an error every time I open it</untrusted>")
+        .await
+        .unwrap();
     assert_eq!(out, again);
 }
 
@@ -89,14 +81,9 @@ async fn declines_what_it_cannot_fill() {
     let c = classifier();
     let free = json!({"type": "object", "required": ["category", "reply"], "properties": {
         "category": {"enum": ["a", "b"]}, "reply": {"type": "string"}}});
-    let e = ask(&c, &free, "<untrusted>hello</untrusted>")
-        .await
-        .unwrap_err();
+    let e = ask(&c, &free, "<untrusted>hello</untrusted>").await.unwrap_err();
     assert!(matches!(e, ProviderError::Declined { .. }), "{e}");
-    assert!(
-        e.falls_back() && e.class() == crate::ErrorClass::Data,
-        "{e}"
-    );
+    assert!(e.falls_back() && e.class() == crate::ErrorClass::Data, "{e}");
     assert!(e.to_string().contains("`/reply`"), "{e}");
     let e = ask(&c, &triage_schema(), "  ").await.unwrap_err();
     assert!(matches!(e, ProviderError::Declined { .. }), "{e}");

@@ -191,16 +191,12 @@ mod with_model {
         assert_eq!(docs.len(), 8);
         let total: u64 = docs.iter().map(|d| d["chunks"].as_u64().unwrap()).sum();
         assert_eq!(total, chunks + 1, "one section more in sso.md: {listed}");
-        let hits = search(
-            &ws,
-            "how long do sessions last with single sign-on",
-            "hybrid",
-            3,
-        );
-        assert_eq!(
-            hits[0]["title"], "Single sign-on (SAML) > Session length",
-            "{hits:?}"
-        );
+        // The new section is indexed: the only chunk with "twelve".
+        let hits = search(&ws, "twelve hours", "bm25", 3);
+        assert_eq!(hits[0]["id"], "sso.md#4", "{hits:?}");
+        assert_eq!(hits[0]["title"], "Single sign-on (SAML) > Session length");
+        let hits = search(&ws, "how long does an SSO session last", "hybrid", 3);
+        assert!(hits.iter().any(|h| h["id"] == "sso.md#4"), "{hits:?}");
 
         // No keyword shared with the refund section: the vectors find it.
         let hits = search(&ws, "I want my money back", "hybrid", 3);

@@ -11,6 +11,7 @@ pub mod error;
 pub mod config;
 pub mod connectors;
 pub mod embed;
+pub mod kb;
 
 pub mod gateway;
 pub mod pipeline;

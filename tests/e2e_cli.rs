@@ -28,7 +28,8 @@ fn example_config_checks_clean() {
 
 /// Every config of every example passes `seam check` (its `env:` secrets
 /// set to stand-in values, as a deployment would set them; local-model
-/// configs when the `local` feature is built).
+/// configs when the `local` feature is built, embedding-model configs
+/// when `embed` is).
 #[test]
 fn every_example_config_checks_clean() {
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");

@@ -122,6 +122,11 @@ pub enum Command {
         #[command(subcommand)]
         command: FeedbackCommand,
     },
+    /// Local knowledge bases (`[kb.NAME]`): index documents, list, search.
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
     /// Contract drift: payloads whose shape changed from what their source
     /// used to send.
     Drift {
@@ -370,6 +375,56 @@ pub enum DriftCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KbCommand {
+    /// Index the Markdown (.md, .markdown) and text (.txt) files under DIR:
+    /// chunk, embed, store. Unchanged files are skipped; changed ones
+    /// replace their chunks.
+    Add {
+        dir: PathBuf,
+        /// The `[kb.NAME]` (optional when only one is declared).
+        #[arg(long)]
+        kb: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The indexed documents.
+    List {
+        #[arg(long)]
+        kb: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The chunks best matching QUERY, with their BM25 and vector ranks and
+    /// the fused score.
+    Search {
+        query: String,
+        #[arg(long)]
+        kb: Option<String>,
+        /// How many chunks.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        /// Rank by both fused (what pipelines use), or by one alone.
+        #[arg(long, value_enum, default_value_t = KbMode::Hybrid)]
+        mode: KbMode,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KbMode {
+    Hybrid,
+    Bm25,
+    Vector,
 }
 
 #[derive(Debug, Subcommand)]

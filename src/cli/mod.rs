@@ -9,6 +9,7 @@ mod dlq;
 mod drift;
 mod eval;
 mod feedback;
+mod kb;
 mod replay;
 mod review;
 mod run;
@@ -21,7 +22,7 @@ use clap::Parser;
 
 use args::{
     AuditCommand, Cli, Command, CostCommand, DlqCommand, DriftCommand, EvalArgs, EvalCommand,
-    FeedbackCommand, ReviewCommand,
+    FeedbackCommand, KbCommand, KbMode, ReviewCommand,
 };
 
 /// Parse arguments, set up logging, run the command.
@@ -134,6 +135,7 @@ pub fn main() -> ExitCode {
             Command::Eval { command, args } => eval::run(command, args).await,
             Command::Feedback { command } => feedback::run(command).await,
             Command::Review { command } => review::run(command).await,
+            Command::Kb { command } => kb::run(command).await,
             Command::Simulate {
                 listen,
                 faults,

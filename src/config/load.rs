@@ -91,7 +91,11 @@ impl Report<'_> {
     /// Deserialise one entry on its own, so its error names a key inside it.
     /// Unknown keys are reported and dropped, and the entry is tried again,
     /// so that every misspelt key is listed, not only the first.
-    pub(super) fn entry<T: DeserializeOwned>(&mut self, prefix: &[&str], value: &toml::Value) -> Option<T> {
+    pub(super) fn entry<T: DeserializeOwned>(
+        &mut self,
+        prefix: &[&str],
+        value: &toml::Value,
+    ) -> Option<T> {
         let mut value = value.clone();
         for _ in 0..32 {
             let Ok(text) = toml::to_string(&value) else {
@@ -197,6 +201,7 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
         }
     }
     let connectors = load_connectors(&mut report, &dir, &raw.connectors);
+    let kb = load_kb(&mut report, &raw);
     let embeddings = check_embeddings(&mut report, &dir, &raw.embeddings);
     let mut models = BTreeMap::new();
     for (name, value) in &raw.models {
@@ -252,6 +257,7 @@ pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
             budgets,
             daily_cost,
             connectors,
+            kb,
             embeddings,
         }),
         _ => {
@@ -801,6 +807,31 @@ fn load_connectors(
     out
 }
 
+/// `[kb.NAME]`, each checked on its own against `[embeddings]`.
+fn load_kb(r: &mut Report<'_>, raw: &RawConfig) -> BTreeMap<String, crate::kb::KbConfig> {
+    use crate::kb::{KbConfig, RawKb};
+    let embeddings: std::collections::BTreeSet<String> = raw.embeddings.keys().cloned().collect();
+    let mut out = BTreeMap::new();
+    for (name, value) in &raw.kb {
+        let Some(k) = r.entry::<RawKb>(&["kb", name], value) else {
+            continue;
+        };
+        match KbConfig::load(name, k, &embeddings, crate::kb::config::EMBED_BUILT) {
+            Ok(k) => {
+                out.insert(name.clone(), k);
+            }
+            Err(problems) => {
+                for (sub, message) in problems {
+                    let mut path = vec!["kb".to_string(), name.clone()];
+                    path.extend(sub);
+                    r.push(path, message);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// `[[pipelines.NAME.context]]`: each step against the declared connectors;
 /// names unique (the template reads `context.NAME`).
 fn check_context(
@@ -810,6 +841,7 @@ fn check_context(
     raw: &RawConfig,
 ) -> Option<Vec<crate::connectors::ContextStep>> {
     let kinds = crate::connectors::config::kinds(&raw.connectors);
+    let kbs: std::collections::BTreeSet<String> = raw.kb.keys().cloned().collect();
     let mut out = Vec::new();
     let mut ok = true;
     for (i, step) in steps.into_iter().enumerate() {
@@ -825,7 +857,7 @@ fn check_context(
             ok = false;
             continue;
         }
-        match crate::connectors::ContextStep::load(step, &kinds) {
+        match crate::connectors::ContextStep::load(step, &kinds, &kbs) {
             Ok(s) => out.push(s),
             Err(problems) => {
                 ok = false;

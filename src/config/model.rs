@@ -37,6 +37,8 @@ pub struct Config {
     pub daily_cost: DailyCostRule,
     /// `[connectors.NAME]`.
     pub connectors: BTreeMap<String, crate::connectors::ConnectorConfig>,
+    /// `[kb.NAME]`.
+    pub kb: BTreeMap<String, crate::kb::KbConfig>,
     /// `[embeddings.NAME]`: the model folder of each, checked to hold the
     /// model's files.
     pub embeddings: BTreeMap<String, EmbeddingsConfig>,

@@ -35,6 +35,9 @@ pub struct RawConfig {
     /// `[connectors.NAME]`: systems context steps fetch from.
     #[serde(default)]
     pub connectors: BTreeMap<String, toml::Value>,
+    /// `[kb.NAME]`: local knowledge bases (`seam kb`, `kb` context steps).
+    #[serde(default)]
+    pub kb: BTreeMap<String, toml::Value>,
     /// `[embeddings.NAME]`: embedding models run in-process.
     #[serde(default)]
     pub embeddings: BTreeMap<String, toml::Value>,

@@ -19,6 +19,9 @@ pub enum FailureKind {
     Response,
     /// The input has no value where a query parameter points.
     Input,
+    /// A knowledge base cannot answer as configured (its embedder, or
+    /// vectors stored by another embedder).
+    Setup,
 }
 
 impl FailureKind {
@@ -29,6 +32,7 @@ impl FailureKind {
             FailureKind::Rejected => "rejected",
             FailureKind::Response => "response",
             FailureKind::Input => "input",
+            FailureKind::Setup => "setup",
         }
     }
 }
@@ -68,7 +72,7 @@ impl StepError {
     pub fn class(&self) -> ErrorClass {
         match self.failure.kind {
             FailureKind::Transient => ErrorClass::Transient,
-            FailureKind::Auth => ErrorClass::Configuration,
+            FailureKind::Auth | FailureKind::Setup => ErrorClass::Configuration,
             FailureKind::Rejected | FailureKind::Response | FailureKind::Input => ErrorClass::Data,
         }
     }

@@ -11,7 +11,9 @@ use tokio::time::Instant;
 use super::error::{Failure, FailureKind, StepError};
 use super::step::{ContextStep, StepRequest};
 use super::{Connector, Connectors};
+use crate::error::ErrorClass;
 use crate::ingest::PiiMap;
+use crate::kb::{KbError, Kbs, Mode};
 use crate::telemetry::Metrics;
 
 /// The steps' results.
@@ -33,6 +35,8 @@ struct Got {
     truncated: bool,
     cache_hit: bool,
     attempts: u32,
+    /// `kb` steps: each chunk's id, fused score and ranks (for the audit).
+    hits: Option<Value>,
 }
 
 impl Connectors {
@@ -41,6 +45,7 @@ impl Connectors {
     pub async fn gather(
         &self,
         steps: &[ContextStep],
+        kbs: &Kbs,
         input: &Value,
         pii: &mut PiiMap,
         deadline: Instant,
@@ -48,7 +53,12 @@ impl Connectors {
     ) -> Gathered {
         let outcomes = join_all(steps.iter().map(|s| async move {
             let started = StdInstant::now();
-            let got = self.step(s, input, deadline).await;
+            let got = match &s.request {
+                StepRequest::Kb { query, top_k } => {
+                    retrieve(kbs, &s.connector, query, *top_k, input, deadline).await
+                }
+                _ => self.step(s, input, deadline).await,
+            };
             (got, started.elapsed())
         }))
         .await;
@@ -56,14 +66,17 @@ impl Connectors {
         let mut records = Vec::new();
         let mut failed = None;
         for (step, (got, took)) in steps.iter().zip(outcomes) {
-            let kind = self.kind_of(&step.connector);
+            let kind = match step.request {
+                StepRequest::Kb { .. } => "kb",
+                _ => self.kind_of(&step.connector),
+            };
             let mut record = json!({
                 "step": step.name,
-                "connector": step.connector,
                 "kind": kind,
                 "required": step.required,
                 "latency_ms": took.as_millis() as u64,
             });
+            record[if kind == "kb" { "kb" } else { "connector" }] = json!(step.connector);
             match got {
                 Ok(got) => {
                     let outcome = if got.cache_hit { "cache_hit" } else { "ok" };
@@ -75,7 +88,9 @@ impl Connectors {
                     if let Some(pages) = got.pages {
                         record["pages"] = json!(pages);
                     }
-                    if let Value::Array(a) = &got.value {
+                    if let Some(hits) = got.hits {
+                        record["chunks"] = hits;
+                    } else if let Value::Array(a) = &got.value {
                         record[if kind == "postgres" { "rows" } else { "items" }] = json!(a.len());
                     }
                     context.insert(step.name.clone(), redact(&got.value, pii));
@@ -146,6 +161,7 @@ impl Connectors {
                     truncated: f.truncated,
                     cache_hit: f.cache_hit,
                     attempts: f.attempts,
+                    hits: None,
                 })
             }
             (StepRequest::Sql { sql, params }, Connector::Postgres(pg)) => {
@@ -161,6 +177,7 @@ impl Connectors {
                     truncated: rows.truncated,
                     cache_hit: false,
                     attempts: 1,
+                    hits: None,
                 })
             }
             _ => Err(Failure::new(
@@ -169,6 +186,64 @@ impl Connectors {
             )),
         }
     }
+}
+
+/// A `kb` step: the chunks best matching the input's question, as
+/// `{id, title, source, text}` sources.
+async fn retrieve(
+    kbs: &Kbs,
+    kb: &str,
+    pointer: &str,
+    top_k: usize,
+    input: &Value,
+    deadline: Instant,
+) -> Result<Got, Failure> {
+    let question = match input.pointer(pointer) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => return Err(missing("query")),
+        Some(_) => {
+            return Err(Failure::new(
+                FailureKind::Input,
+                "the input's value for `query` is not a string",
+            ));
+        }
+    };
+    let kb = kbs.get(kb).map_err(|e| kb_failure(&e))?;
+    let hits = tokio::time::timeout_at(deadline, kb.search(&question, top_k, Mode::Hybrid))
+        .await
+        .map_err(|_| {
+            Failure::transient("the knowledge base did not answer within the run's deadline")
+        })?
+        .map_err(|e| kb_failure(&e))?;
+    let value = hits
+        .iter()
+        .map(|h| json!({"id": h.id, "title": h.title, "source": h.source, "text": h.text}))
+        .collect();
+    let audit = hits
+        .iter()
+        .map(|h| {
+            json!({"id": h.id, "score": h.score, "bm25_rank": h.bm25_rank,
+                   "vector_rank": h.vector_rank})
+        })
+        .collect();
+    Ok(Got {
+        value: Value::Array(value),
+        pages: None,
+        truncated: false,
+        cache_hit: false,
+        attempts: 1,
+        hits: Some(Value::Array(audit)),
+    })
+}
+
+/// A knowledge-base error as a step failure (its message names no text).
+fn kb_failure(e: &KbError) -> Failure {
+    let kind = match e.class() {
+        ErrorClass::Transient => FailureKind::Transient,
+        ErrorClass::Data | ErrorClass::Client => FailureKind::Input,
+        _ => FailureKind::Setup,
+    };
+    Failure::new(kind, e.to_string())
 }
 
 fn missing(what: &str) -> Failure {

@@ -1,7 +1,7 @@
 //! `[[pipelines.NAME.context]]`: one step that fetches context through a
 //! declared connector, after ingest and before the prompt.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,15 +16,20 @@ use super::postgres::check_sql;
 pub struct RawContextStep {
     /// The template sees the result as `{{ context.NAME }}`.
     pub name: String,
-    /// A `[connectors.*]` name.
-    pub connector: String,
+    /// A `[connectors.*]` name (or `kb` instead).
+    pub connector: Option<String>,
+    /// A `[kb.*]` name: the step retrieves that knowledge base's chunks
+    /// best matching `query` (instead of a connector).
+    pub kb: Option<String>,
     /// `http`: appended to the connector's `base_url`.
     pub path: Option<String>,
-    /// `http`: query parameters; a string starting with `/input` is a JSON
-    /// pointer into the original (validated, unredacted) input, anything
-    /// else a literal.
-    #[serde(default)]
-    pub query: BTreeMap<String, toml::Value>,
+    /// `http`: query parameters (a table); a string starting with `/input`
+    /// is a JSON pointer into the original (validated, unredacted) input,
+    /// anything else a literal. `kb`: the pointer to the question, e.g.
+    /// `"/input/question"`.
+    pub query: Option<RawQuery>,
+    /// `kb`: how many chunks to retrieve, default 4 (at most 50).
+    pub top_k: Option<u32>,
     /// `http`: how to follow pages (one request when absent).
     pub paginate: Option<RawPaginate>,
     /// `postgres`: one SELECT (or WITH … SELECT) with `$1`, `$2`, … placeholders.
@@ -35,6 +40,14 @@ pub struct RawContextStep {
     /// Fail the run when this step fails, default false (the context value
     /// is then `null`).
     pub required: Option<bool>,
+}
+
+/// `query`: a table of parameters (`http`) or one pointer (`kb`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawQuery {
+    Pointer(String),
+    Params(BTreeMap<String, toml::Value>),
 }
 
 /// `paginate = { cursor = {…} }`, `{ link_header = true }` or `{ page = {…} }`.
@@ -120,11 +133,15 @@ pub enum StepRequest {
         sql: String,
         params: Vec<ValueSource>,
     },
+    /// The `top_k` chunks of the knowledge base best matching the input's
+    /// string at `query` (a pointer, `/input` stripped).
+    Kb { query: String, top_k: usize },
 }
 
 #[derive(Debug)]
 pub struct ContextStep {
     pub name: String,
+    /// The connector's name, or the knowledge base's for a `kb` step.
     pub connector: String,
     pub required: bool,
     pub request: StepRequest,
@@ -154,10 +171,12 @@ fn pointer(problems: &mut Problems, path: &[&str], p: &str) {
 
 impl ContextStep {
     /// Check one step against the declared connectors (`kinds`: name →
-    /// kind). Paths in the problems are relative to the step.
+    /// kind) and knowledge bases. Paths in the problems are relative to
+    /// the step.
     pub fn load(
         raw: RawContextStep,
         kinds: &BTreeMap<String, String>,
+        kbs: &BTreeSet<String>,
     ) -> Result<ContextStep, Problems> {
         let mut problems = Problems::new();
         if !is_name(&raw.name) {
@@ -167,19 +186,45 @@ impl ContextStep {
                 "must be letters, digits and `_`, not starting with a digit (templates read it as `context.NAME`)",
             );
         }
-        let kind = kinds.get(&raw.connector).map(String::as_str);
+        let (source, kind) = match (&raw.connector, &raw.kb) {
+            (Some(c), None) => (c.clone(), kinds.get(c).map(String::as_str)),
+            (None, Some(k)) => {
+                if !kbs.contains(k) {
+                    push(
+                        &mut problems,
+                        &["kb"],
+                        format!("knowledge base `{k}` is not declared in [kb]"),
+                    );
+                }
+                (k.clone(), Some("kb"))
+            }
+            (Some(_), Some(_)) => {
+                push(
+                    &mut problems,
+                    &["kb"],
+                    "a step reads either a `connector` or a `kb`, not both",
+                );
+                return Err(problems);
+            }
+            (None, None) => {
+                push(
+                    &mut problems,
+                    &[],
+                    "name a `connector` (or a `kb`) for the step to read",
+                );
+                return Err(problems);
+            }
+        };
         let request = match kind {
             None => {
                 push(
                     &mut problems,
                     &["connector"],
-                    format!(
-                        "connector `{}` is not declared in [connectors]",
-                        raw.connector
-                    ),
+                    format!("connector `{source}` is not declared in [connectors]"),
                 );
                 None
             }
+            Some("kb") => kb_request(&raw, &mut problems),
             Some("http") => http_request(&raw, &mut problems),
             Some("postgres") => sql_request(&raw, &mut problems),
             // The connector's own entry reports its bad kind.
@@ -188,7 +233,7 @@ impl ContextStep {
         match request {
             Some(request) if problems.is_empty() => Ok(ContextStep {
                 name: raw.name,
-                connector: raw.connector,
+                connector: source,
                 required: raw.required.unwrap_or(false),
                 request,
             }),
@@ -223,8 +268,24 @@ fn http_request(raw: &RawContextStep, problems: &mut Problems) -> Option<StepReq
             "put query parameters in `query`, not in the path",
         );
     }
+    if raw.top_k.is_some() {
+        push(problems, &["top_k"], "belongs to steps on a knowledge base");
+    }
+    let empty = BTreeMap::new();
+    let params = match &raw.query {
+        None => &empty,
+        Some(RawQuery::Params(p)) => p,
+        Some(RawQuery::Pointer(_)) => {
+            push(
+                problems,
+                &["query"],
+                "must be a table of query parameters on an http connector",
+            );
+            &empty
+        }
+    };
     let mut query = Vec::new();
-    for (k, v) in &raw.query {
+    for (k, v) in params {
         match ValueSource::parse(v) {
             Ok(s) => query.push((k.clone(), s)),
             Err(e) => push(problems, &["query", k], e),
@@ -232,7 +293,7 @@ fn http_request(raw: &RawContextStep, problems: &mut Problems) -> Option<StepReq
     }
     let paginate = match &raw.paginate {
         None => None,
-        Some(p) => paginate(p, &raw.query, problems),
+        Some(p) => paginate(p, params, problems),
     };
     Some(StepRequest::Http {
         path,
@@ -305,10 +366,70 @@ fn paginate(
     Some(Paginate::LinkHeader { items, max_pages })
 }
 
-fn sql_request(raw: &RawContextStep, problems: &mut Problems) -> Option<StepRequest> {
+/// Most chunks a `kb` step may ask for.
+const MAX_TOP_K: u32 = 50;
+
+fn kb_request(raw: &RawContextStep, problems: &mut Problems) -> Option<StepRequest> {
     for (key, set) in [
         ("path", raw.path.is_some()),
-        ("query", !raw.query.is_empty()),
+        ("paginate", raw.paginate.is_some()),
+        ("sql", raw.sql.is_some()),
+        ("params", !raw.params.is_empty()),
+    ] {
+        if set {
+            push(problems, &[key], "does not apply to a knowledge-base step");
+        }
+    }
+    let top_k = raw.top_k.unwrap_or(4);
+    if !(1..=MAX_TOP_K).contains(&top_k) {
+        push(
+            problems,
+            &["top_k"],
+            format!("must be between 1 and {MAX_TOP_K}"),
+        );
+    }
+    let query = match &raw.query {
+        Some(RawQuery::Pointer(p)) if p == "/input" || p.starts_with("/input/") => {
+            p["/input".len()..].to_string()
+        }
+        Some(RawQuery::Pointer(p)) => {
+            push(
+                problems,
+                &["query"],
+                format!("`{p}` must be a JSON pointer into the input, e.g. `/input/question`"),
+            );
+            return None;
+        }
+        Some(RawQuery::Params(_)) => {
+            push(
+                problems,
+                &["query"],
+                "must be one pointer into the input (e.g. `/input/question`), not a table",
+            );
+            return None;
+        }
+        None => {
+            push(
+                problems,
+                &["query"],
+                "is required on a knowledge-base step: the pointer to the question, e.g. `/input/question`",
+            );
+            return None;
+        }
+    };
+    Some(StepRequest::Kb {
+        query,
+        top_k: top_k as usize,
+    })
+}
+
+fn sql_request(raw: &RawContextStep, problems: &mut Problems) -> Option<StepRequest> {
+    if raw.top_k.is_some() {
+        push(problems, &["top_k"], "belongs to steps on a knowledge base");
+    }
+    for (key, set) in [
+        ("path", raw.path.is_some()),
+        ("query", raw.query.is_some()),
         ("paginate", raw.paginate.is_some()),
     ] {
         if set {
@@ -347,7 +468,8 @@ mod tests {
     }
 
     fn load(text: &str) -> Result<ContextStep, Problems> {
-        ContextStep::load(toml::from_str(text).unwrap(), &kinds())
+        let kbs = BTreeSet::from(["docs".to_string()]);
+        ContextStep::load(toml::from_str(text).unwrap(), &kinds(), &kbs)
     }
 
     fn keys(problems: &Problems) -> Vec<String> {
@@ -396,6 +518,30 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(keys(&e), ["path", "sql"]);
+    }
+
+    #[test]
+    fn kb_steps() {
+        let s = load("name = \"docs\"\nkb = \"docs\"\nquery = \"/input/question\"").unwrap();
+        assert_eq!(s.connector, "docs");
+        let StepRequest::Kb { query, top_k } = s.request else {
+            panic!("not kb")
+        };
+        assert_eq!((query.as_str(), top_k), ("/question", 4));
+        let e = load(
+            "name = \"d\"\nkb = \"nope\"\nquery = \"/question\"\ntop_k = 0\nsql = \"SELECT 1\"",
+        )
+        .unwrap_err();
+        assert_eq!(keys(&e), ["kb", "sql", "top_k", "query"]);
+        let e = load("name = \"d\"\nkb = \"docs\"\nconnector = \"api\"").unwrap_err();
+        assert_eq!(keys(&e), ["kb"]);
+        let e = load("name = \"d\"\nkb = \"docs\"\nquery = { q = \"/input/q\" }").unwrap_err();
+        assert_eq!(keys(&e), ["query"]);
+        let e =
+            load("name = \"d\"\nconnector = \"api\"\nquery = \"/input/q\"\ntop_k = 3").unwrap_err();
+        assert_eq!(keys(&e), ["top_k", "query"]);
+        let e = load("name = \"d\"").unwrap_err();
+        assert_eq!(keys(&e), [""]);
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct Runtime {
     /// `[connectors.NAME]`: token caches, rate limits, response caches and
     /// connections shared by every run's context steps.
     pub connectors: crate::connectors::Connectors,
+    /// `[kb.NAME]`: knowledge bases the `kb` context steps retrieve from.
+    pub kbs: crate::kb::Kbs,
     /// `[embeddings.NAME]`: the embedding models, loaded at start, shared
     /// by `/v1/embeddings`, classifiers and the knowledge base.
     pub embeddings: Embeddings,
@@ -69,13 +71,9 @@ impl Runtime {
             .user_agent(concat!("seam/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        let embeddings = Embeddings::load(
-            config
-                .embeddings
-                .iter()
-                .map(|(name, e)| (name, &e.path)),
-        )
-        .map_err(Error::Config)?;
+        let embeddings =
+            Embeddings::load(config.embeddings.iter().map(|(name, e)| (name, &e.path)))
+                .map_err(Error::Config)?;
         let providers = Providers::build(&config, &client, &embeddings).map_err(Error::Config)?;
         let metrics = Arc::new(Metrics::new());
         let budgets = Arc::new(Budgets::new(
@@ -88,6 +86,12 @@ impl Runtime {
         let contracts = Contracts::new(store.clone(), metrics.clone());
         let connectors =
             crate::connectors::Connectors::build(&config.connectors).map_err(Error::Config)?;
+        let kbs = crate::kb::Kbs::build(&config.kb, &store, |name| {
+            embeddings
+                .get(name)
+                .map(|e| e as Arc<dyn crate::kb::TextEmbedder>)
+        })
+        .map_err(Error::Config)?;
         Ok(Arc::new(Runtime {
             config: Arc::new(config),
             store,
@@ -98,6 +102,7 @@ impl Runtime {
             sink_breakers,
             contracts,
             connectors,
+            kbs,
             embeddings,
             client,
             outbox_wake: Arc::new(Notify::new()),

@@ -279,7 +279,14 @@ pub async fn execute_as(
         let t = Instant::now();
         let gathered = rt
             .connectors
-            .gather(&p.context, &input, &mut ingested.pii, deadline, &rt.metrics)
+            .gather(
+                &p.context,
+                &rt.kbs,
+                &input,
+                &mut ingested.pii,
+                deadline,
+                &rt.metrics,
+            )
             .await;
         rt.metrics.layer(&p.name, "context", t.elapsed());
         for step in gathered.records {

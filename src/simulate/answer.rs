@@ -126,7 +126,8 @@ pub(crate) fn source_text<'a>(
     if blocks.is_empty() {
         user_texts.last().unwrap_or("").to_string()
     } else {
-        blocks.join(" ")
+        // One line each: a quote (cut at a line end) never spans two blocks.
+        blocks.join("\n")
     }
 }
 
@@ -202,7 +203,7 @@ mod tests {
             "a <untrusted> one </untrusted> b",
             "<untrusted>two</untrusted>",
         ];
-        assert_eq!(source_text(texts.iter().copied()), "one two");
+        assert_eq!(source_text(texts.iter().copied()), "one\ntwo");
         assert_eq!(source_text(["first", "last"].into_iter()), "last");
         assert_eq!(source_text(std::iter::empty()), "");
     }

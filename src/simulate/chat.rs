@@ -161,7 +161,7 @@ fn answer(state: &State, req: &ChatRequest, mut pass: Pass) -> Response<Body> {
     let (fault, counter) = (pass.fault, pass.counter);
     let frng = &mut pass.frng;
     let base = base_seed(&req.content_hash(), state.seed);
-    let words = Words::new(&req.source_text());
+    let words = Words::new(&req.source_text()).citing(&req.user_text());
     let mut choices = Vec::with_capacity(req.n);
     for i in 0..req.n {
         let seed = if i == 0 { base } else { mix(base, i as u64) };

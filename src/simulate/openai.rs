@@ -241,6 +241,17 @@ impl ChatRequest {
         super::answer::source_text(users)
     }
 
+    /// Every user message, one after the other (where a prompt prints the
+    /// ids of its sources).
+    pub fn user_text(&self) -> String {
+        self.messages
+            .iter()
+            .filter(|m| m.role == "user")
+            .map(|m| m.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The role of the last message.
     pub fn last_role(&self) -> &str {
         self.messages.last().map_or("", |m| m.role.as_str())

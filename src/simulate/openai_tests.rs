@@ -124,7 +124,7 @@ fn source_text_prefers_delimited_data() {
         ]
     }))
     .unwrap();
-    assert_eq!(r.source_text(), "Charged twice Refund one please");
+    assert_eq!(r.source_text(), "Charged twice\nRefund one please");
     let plain =
         parse(json!({"model": "m", "messages": [{"role": "user", "content": "just text"}]}))
             .unwrap();

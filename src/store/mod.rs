@@ -9,6 +9,7 @@ mod eval;
 mod feedback;
 mod idempotency;
 mod review;
+mod kb;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -402,6 +403,7 @@ pub use idempotency::{IdemBegin, IdemClaim, IdempotencyStore};
 pub use review::{
     Decided, ReviewDecision, ReviewFilter, ReviewHold, ReviewReason, ReviewRow, ReviewStore,
 };
+pub use kb::{KbChunk, KbDocument, KbStore, NewKbDocument};
 
 #[async_trait::async_trait]
 pub trait Store:
@@ -418,6 +420,7 @@ pub trait Store:
     + BatchStore
     + IdempotencyStore
     + ReviewStore
+    + KbStore
 {
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<()>;

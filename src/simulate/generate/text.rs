@@ -22,6 +22,8 @@ pub struct Words {
     text: String,
     lower: String,
     spans: Vec<(usize, usize)>,
+    /// Source references (`doc.md#3`) a citation may name.
+    refs: Vec<String>,
 }
 
 impl Words {
@@ -33,6 +35,7 @@ impl Words {
             return Words {
                 lower: text.to_lowercase(),
                 spans: split(&text),
+                refs: refs_in(text.as_str()),
                 text,
             };
         }
@@ -40,7 +43,15 @@ impl Words {
             text: text.to_string(),
             lower: text.to_lowercase(),
             spans,
+            refs: refs_in(text),
         }
+    }
+
+    /// Take the source references from `prompt` (the whole prompt, where
+    /// the ids of its sources are printed outside the quoted blocks).
+    pub fn citing(mut self, prompt: &str) -> Words {
+        self.refs = refs_in(prompt);
+        self
     }
 
     fn word(&self, i: usize) -> &str {
@@ -81,15 +92,35 @@ impl Words {
         s
     }
 
-    /// Up to `n` words copied verbatim from the text (stopping at a line end).
+    /// Up to `n` words copied verbatim from one line of the text: a start
+    /// too close to the line's end moves back, so the quote has `n` words
+    /// or the whole line.
     pub fn quote(&self, rng: &mut Rng, n: RangeInclusive<usize>) -> String {
         let len = self.spans.len();
         let n = rng.usize(n).clamp(1, len);
-        let start = rng.usize(0..=len - n);
+        let mut start = rng.usize(0..=len - n);
+        let same_line =
+            |i: usize, j: usize| !self.text[self.spans[i].0..self.spans[j].1].contains('\n');
+        // Words of the start's line from the start on, at most n.
+        let mut end = start;
+        while end + 1 < len && end + 1 < start + n && same_line(start, end + 1) {
+            end += 1;
+        }
+        while end + 1 - start < n && start > 0 && same_line(start - 1, end) {
+            start -= 1;
+        }
         let (a, _) = self.spans[start];
-        let (_, b) = self.spans[start + n - 1];
-        let q = &self.text[a..b];
-        q.split('\n').next().unwrap_or(q).trim_end().to_string()
+        let (_, b) = self.spans[end];
+        self.text[a..b].to_string()
+    }
+
+    /// A source reference from the text (a token like `billing.md#2`:
+    /// something, `#`, digits), seeded; `None` when there is none.
+    pub fn source_ref(&self, rng: &mut Rng) -> Option<String> {
+        if self.refs.is_empty() {
+            return None;
+        }
+        Some(self.refs[rng.usize(0..self.refs.len())].clone())
     }
 
     /// Whether `needle` occurs as a word (case-insensitive).
@@ -101,6 +132,21 @@ impl Words {
     pub fn mentions(&self, needle: &str) -> bool {
         !needle.is_empty() && self.lower.contains(&needle.to_lowercase())
     }
+}
+
+/// Tokens like `billing.md#2` (something, `#`, digits), in order, once each.
+fn refs_in(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in text.split_whitespace() {
+        let t = t.trim_matches(|c: char| "[](){}<>,;:\"'`".contains(c));
+        let is_ref = t.rsplit_once('#').is_some_and(|(head, n)| {
+            !head.is_empty() && !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())
+        });
+        if is_ref && !out.iter().any(|o| o == t) {
+            out.push(t.to_string());
+        }
+    }
+    out
 }
 
 fn split(text: &str) -> Vec<(usize, usize)> {
@@ -199,6 +245,12 @@ fn by_name(words: &Words, rng: &mut Rng, name: Option<&str>, max: Option<usize>)
     }
     if has(&["uuid", "guid"]) {
         return uuid(rng);
+    }
+    // Citations name a source the prompt shows (`doc.md#3`) when it has any.
+    if has(&["source"])
+        && let Some(r) = words.source_ref(rng)
+    {
+        return r;
     }
     if n == "id" || n.ends_with("_id") || name.is_some_and(|o| o.ends_with("Id")) {
         return format!("id_{:08x}", rng.u32(..));
@@ -349,6 +401,37 @@ fn uuid(rng: &mut Rng) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_are_cited_from_the_text() {
+        let w = Words::new("billing.md#2\nRefunds take five days.\n[sso.md#10] x#y #3");
+        let mut rng = Rng::with_seed(1);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..40 {
+            seen.insert(w.source_ref(&mut rng).unwrap());
+        }
+        assert_eq!(
+            seen.into_iter().collect::<Vec<_>>(),
+            ["billing.md#2", "sso.md#10"]
+        );
+        assert!(Words::new("no refs here").source_ref(&mut rng).is_none());
+        let cited = Words::new("quoted text only").citing("see a.md#1 and <b.txt#2>");
+        let r = cited.source_ref(&mut rng).unwrap();
+        assert!(r == "a.md#1" || r == "b.txt#2", "{r}");
+    }
+
+    #[test]
+    fn quotes_stay_on_one_line_with_enough_words() {
+        let text = "one two three four five six seven eight\nnine ten eleven twelve thirteen fourteen fifteen sixteen\nend";
+        let w = Words::new(text);
+        let mut rng = Rng::with_seed(5);
+        for _ in 0..200 {
+            let q = w.quote(&mut rng, 4..=4);
+            assert!(!q.contains('\n'), "{q:?}");
+            assert!(q == "end" || q.split(' ').count() == 4, "{q:?}");
+            assert!(text.contains(&q));
+        }
+    }
 
     #[test]
     fn quotes_are_verbatim_and_fit_respects_bounds() {

@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0010_feedback.sql"),
     ),
     (
+        11,
+        "kb",
+        include_str!("../../../migrations/sqlite/0011_kb.sql"),
+    ),
+    (
         12,
         "reviews",
         include_str!("../../../migrations/sqlite/0012_reviews.sql"),

@@ -14,6 +14,7 @@ mod escalations;
 mod eval;
 mod feedback;
 mod idempotency;
+mod kb;
 mod migrate;
 mod outbox;
 mod pii_maps;
@@ -318,6 +319,24 @@ impl super::ReviewStore for SqliteStore {
     async fn decide_review(&self, d: super::ReviewDecision) -> Result<super::Decided> {
         self.write_audited(move |tx, head| escalations::decide(tx, head, &d))
             .await
+    }
+}
+
+#[async_trait::async_trait]
+impl super::KbStore for SqliteStore {
+    async fn kb_documents(&self, kb_name: &str) -> Result<Vec<super::KbDocument>> {
+        let kb_name = kb_name.to_string();
+        self.read(move |c| kb::documents(c, &kb_name)).await
+    }
+
+    async fn kb_put_document(&self, doc: super::NewKbDocument) -> Result<()> {
+        let doc = Arc::new(doc);
+        self.write(move |tx| kb::put(tx, &doc)).await
+    }
+
+    async fn kb_chunks(&self, kb_name: &str) -> Result<Vec<super::KbChunk>> {
+        let kb_name = kb_name.to_string();
+        self.read(move |c| kb::chunks(c, &kb_name)).await
     }
 }
 

@@ -170,7 +170,7 @@ mod with_model {
         let again = add(&ws);
         assert_eq!(
             again,
-            json!({"added": 0, "updated": 0, "unchanged": 8, "chunks": 0})
+            json!({"added": 0, "updated": 0, "unchanged": 8, "removed": 0, "chunks": 0})
         );
         // A changed file replaces its chunks (and only its).
         let sso = ws.dir.path().join("docs/sso.md");
@@ -213,6 +213,18 @@ mod with_model {
             (h["score"].as_f64().unwrap() - expected).abs() < 1e-9,
             "{h}"
         );
+
+        // A file deleted from the folder stays indexed until --prune.
+        std::fs::remove_file(&sso).unwrap();
+        assert_eq!(add(&ws)["removed"], 0);
+        let docs = ws.dir.path().join("docs");
+        let pruned = kb(&ws, &["add", docs.to_str().unwrap(), "--prune"])["report"].clone();
+        assert_eq!(pruned["removed"], 1, "{pruned}");
+        assert_eq!(pruned["unchanged"], 7, "{pruned}");
+        let listed = kb(&ws, &["list"]);
+        assert_eq!(listed["documents"].as_array().unwrap().len(), 7, "{listed}");
+        let hits = search(&ws, "twelve hours", "bm25", 8);
+        assert!(hits.iter().all(|h| doc_of(h) != "sso.md"), "{hits:?}");
     }
 
     /// Measured: hit@1 and hit@3 over examples/docs-qa/questions.jsonl

@@ -387,6 +387,10 @@ pub enum KbCommand {
         /// The `[kb.NAME]` (optional when only one is declared).
         #[arg(long)]
         kb: Option<String>,
+        /// Also remove the documents of the knowledge base that are no
+        /// longer in DIR (keep it a mirror of one folder).
+        #[arg(long)]
+        prune: bool,
         #[command(flatten)]
         config: ConfigArg,
         #[arg(long)]

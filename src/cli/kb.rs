@@ -16,17 +16,18 @@ pub async fn run(command: KbCommand) -> Result<ExitCode, String> {
         KbCommand::Add {
             dir,
             kb,
+            prune,
             config,
             json,
         } => {
             let (_rt, kb) = open(&config.config, kb.as_deref())?;
-            let r = kb.add(&dir).await.map_err(|e| e.to_string())?;
+            let r = kb.add(&dir, prune).await.map_err(|e| e.to_string())?;
             if json {
                 println!("{}", json!({"kb": kb.name, "report": r}));
             } else {
                 println!(
-                    "kb `{}`: {} added, {} updated, {} unchanged ({} chunk(s) written)",
-                    kb.name, r.added, r.updated, r.unchanged, r.chunks
+                    "kb `{}`: {} added, {} updated, {} unchanged, {} removed ({} chunk(s) written)",
+                    kb.name, r.added, r.updated, r.unchanged, r.removed, r.chunks
                 );
             }
             Ok(ExitCode::SUCCESS)

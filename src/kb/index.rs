@@ -1,6 +1,8 @@
 //! `seam kb add DIR`: walk a folder for Markdown and text files, chunk
 //! them, embed the chunks and store them; unchanged files (same bytes,
-//! same embedder) are skipped, changed ones replace their chunks.
+//! same embedder) are skipped, changed ones replace their chunks; with
+//! `prune`, documents of the knowledge base no longer in the folder are
+//! removed.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +25,8 @@ pub struct AddReport {
     pub added: u32,
     pub updated: u32,
     pub unchanged: u32,
+    /// Documents no longer in the folder, removed (with `prune`).
+    pub removed: u32,
     /// Chunks written (added and updated files).
     pub chunks: u32,
 }
@@ -123,11 +127,24 @@ pub fn mean_unit(vectors: &[Vec<f32>]) -> Vec<f32> {
 }
 
 impl Kb {
-    /// Index every Markdown/text file under `dir`.
-    pub async fn add(&self, dir: &Path) -> Result<AddReport, KbError> {
+    /// Index every Markdown/text file under `dir`; with `prune`, remove
+    /// the documents not found there (a knowledge base kept as a mirror
+    /// of one folder).
+    pub async fn add(&self, dir: &Path, prune: bool) -> Result<AddReport, KbError> {
         let files = walk(dir)?;
         let known = self.store.kb_documents(&self.name).await?;
         let mut report = AddReport::default();
+        if prune {
+            let gone: Vec<String> = known
+                .iter()
+                .filter(|d| !files.iter().any(|(rel, _)| *rel == d.path))
+                .map(|d| d.path.clone())
+                .collect();
+            report.removed = u32::try_from(gone.len()).unwrap_or(u32::MAX);
+            if !gone.is_empty() {
+                self.store.kb_remove_documents(&self.name, gone).await?;
+            }
+        }
         for (rel, full) in files {
             let bytes = std::fs::read(&full).map_err(|e| KbError::Read {
                 path: full.display().to_string(),

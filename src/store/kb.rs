@@ -53,4 +53,6 @@ pub trait KbStore: Send + Sync {
     async fn kb_put_document(&self, doc: NewKbDocument) -> Result<()>;
     /// Every chunk of a knowledge base, by document path and order.
     async fn kb_chunks(&self, kb: &str) -> Result<Vec<KbChunk>>;
+    /// Remove documents and their chunks, in one transaction.
+    async fn kb_remove_documents(&self, kb: &str, paths: Vec<String>) -> Result<()>;
 }

@@ -69,6 +69,16 @@ pub fn put(tx: &Transaction<'_>, doc: &NewKbDocument) -> Result<()> {
     Ok(())
 }
 
+pub fn remove(tx: &Transaction<'_>, kb: &str, paths: &[String]) -> Result<()> {
+    for path in paths {
+        tx.prepare_cached("DELETE FROM kb_chunks WHERE kb = ?1 AND path = ?2")?
+            .execute(params![kb, path])?;
+        tx.prepare_cached("DELETE FROM kb_documents WHERE kb = ?1 AND path = ?2")?
+            .execute(params![kb, path])?;
+    }
+    Ok(())
+}
+
 pub fn chunks(conn: &Connection, kb: &str) -> Result<Vec<KbChunk>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, path, seq, title, text, vector, length, terms

@@ -338,6 +338,11 @@ impl super::KbStore for SqliteStore {
         let kb_name = kb_name.to_string();
         self.read(move |c| kb::chunks(c, &kb_name)).await
     }
+
+    async fn kb_remove_documents(&self, kb_name: &str, paths: Vec<String>) -> Result<()> {
+        let kb_name = kb_name.to_string();
+        self.write(move |tx| kb::remove(tx, &kb_name, &paths)).await
+    }
 }
 
 #[async_trait::async_trait]

@@ -220,6 +220,12 @@ fn held_runs_act_only_once_approved_and_rejections_become_feedback() {
         5,
         "{done}"
     );
+    // The correction is ground truth too: feedback with source review.
+    assert!(done["feedback_id"].is_number(), "{done}");
+    assert_eq!(
+        ws.db_text(&format!("SELECT source FROM feedback WHERE run_id = '{unsure2}'")),
+        "review"
+    );
     let d = sink.wait_for("the corrected action", |d| d.len() >= 3);
     assert_eq!(d[2].body["category"], "account");
     assert_eq!(d[2].body["summary"], format!("Call {EMAIL} back"));

@@ -206,7 +206,7 @@ pub async fn approve(rt: &Runtime, run_id: &str, a: Approve) -> Result<Value, Er
             decision: "approved",
             by: by.clone(),
             note: a.note,
-            output: corrected,
+            output: corrected.clone(),
             outbox: Some(NewOutbox {
                 pipeline: p.name.clone(),
                 idempotency_key: key.clone(),
@@ -221,11 +221,31 @@ pub async fn approve(rt: &Runtime, run_id: &str, a: Approve) -> Result<Value, Er
             if enqueued {
                 rt.outbox_wake.notify_one();
             }
+            // The corrected output is ground truth: feedback (source
+            // `review`), recorded once the approval has landed.
+            let feedback_id = match corrected {
+                Some(Value::Object(output)) if !fields.is_empty() => {
+                    let truth = FeedbackInput {
+                        output: Some(output),
+                        fields: None,
+                        note: None,
+                    };
+                    match feedback::record(rt, run_id, truth, "review").await {
+                        Ok(f) => f["feedback_id"].clone(),
+                        Err(e) => {
+                            tracing::warn!(run_id, error = %e, "the approved correction was not stored as feedback");
+                            Value::Null
+                        }
+                    }
+                }
+                _ => Value::Null,
+            };
             Ok(json!({
                 "run_id": run_id,
                 "decision": "approved",
                 "by": by,
                 "corrected_fields": fields,
+                "feedback_id": feedback_id,
                 "action": {"sink": p.sink.kind(), "idempotency_key": key, "enqueued": enqueued},
             }))
         }

@@ -20,6 +20,9 @@ pub struct FieldError {
 pub struct JsonSchema {
     pub path: PathBuf,
     pub source: Value,
+    /// `source` without seam's `x-seam-*` marks, when it has any: what
+    /// remote providers are sent (made once, at load).
+    wire: Option<Value>,
     validator: jsonschema::Validator,
 }
 
@@ -58,11 +61,23 @@ impl JsonSchema {
         let validator = options
             .build(&source)
             .map_err(|e| format!("schema `{}` does not compile: {e}", path.display()))?;
+        let wire = match without_marks(&source) {
+            std::borrow::Cow::Owned(stripped) => Some(stripped),
+            std::borrow::Cow::Borrowed(_) => None,
+        };
         Ok(JsonSchema {
             path: path.to_path_buf(),
             source,
+            wire,
             validator,
         })
+    }
+
+    /// The schema as remote providers see it: without seam's `x-seam-*`
+    /// marks (grounded, citations, dual, labels…), which some refuse as
+    /// unknown keywords.
+    pub fn wire(&self) -> &Value {
+        self.wire.as_ref().unwrap_or(&self.source)
     }
 
     /// Every violation, each with its JSON pointer.
@@ -113,10 +128,56 @@ pub fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// `schema` without seam's own `x-seam-*` marks; borrowed when it has none.
+pub fn without_marks(schema: &Value) -> std::borrow::Cow<'_, Value> {
+    fn marked(v: &Value) -> bool {
+        match v {
+            Value::Object(o) => o.iter().any(|(k, x)| k.starts_with("x-seam-") || marked(x)),
+            Value::Array(a) => a.iter().any(marked),
+            _ => false,
+        }
+    }
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                o.retain(|k, _| !k.starts_with("x-seam-"));
+                o.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    if !marked(schema) {
+        return std::borrow::Cow::Borrowed(schema);
+    }
+    let mut owned = schema.clone();
+    strip(&mut owned);
+    std::borrow::Cow::Owned(owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn remote_providers_get_the_schema_without_any_seam_mark() {
+        let marked = json!({"properties": {
+            "c": {"enum": ["a"], "x-seam-labels": {"a": "x"}, "x-seam-dual": "exact"},
+            "s": {"type": "string", "x-seam-extract": "untrusted"}}});
+        assert_eq!(
+            *without_marks(&marked),
+            json!({"properties": {"c": {"enum": ["a"]}, "s": {"type": "string"}}})
+        );
+        let plain = json!({"properties": {"c": {"enum": ["a"]}}});
+        assert!(matches!(without_marks(&plain), std::borrow::Cow::Borrowed(_)));
+        // Made once at load: the wire form, or the source when unmarked.
+        let s = JsonSchema::compile(Path::new("m.json"), marked.clone()).unwrap();
+        assert_eq!(*s.wire(), *without_marks(&marked));
+        assert_eq!(s.source, marked);
+        let s = JsonSchema::compile(Path::new("p.json"), plain.clone()).unwrap();
+        assert_eq!(*s.wire(), plain);
+    }
 
     #[test]
     fn reports_every_error_with_pointer() {

@@ -19,7 +19,6 @@ pub use error::ProviderError;
 /// How an `embedding-classifier` fills an output schema (checked at load).
 pub use providers::embedding_classifier::plan::plan as classifier_plan;
 /// The output schema as providers other than classifiers see it.
-pub use providers::embedding_classifier::plan::without_marks as without_classifier_marks;
 pub use provider::{
     ChatMessage, ChatRequest, ChatResponse, ChatStream, Provider, ResponseFormat, Role,
     StreamEvent, Tool, ToolCall, ToolChoice, Usage, finish,

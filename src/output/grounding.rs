@@ -199,35 +199,6 @@ pub fn declares_any(schema: &Value) -> bool {
     }
 }
 
-/// The schema as providers see it: without seam's own `x-seam-*` marks
-/// (grounded, citations, dual, labels…), which providers may refuse as
-/// unknown keywords; borrowed when it has none.
-pub fn without_marks(schema: &Value) -> std::borrow::Cow<'_, Value> {
-    fn marked(v: &Value) -> bool {
-        match v {
-            Value::Object(o) => o.iter().any(|(k, x)| k.starts_with("x-seam-") || marked(x)),
-            Value::Array(a) => a.iter().any(marked),
-            _ => false,
-        }
-    }
-    fn strip(v: &mut Value) {
-        match v {
-            Value::Object(o) => {
-                o.retain(|k, _| !k.starts_with("x-seam-"));
-                o.values_mut().for_each(strip);
-            }
-            Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    if !marked(schema) {
-        return std::borrow::Cow::Borrowed(schema);
-    }
-    let mut owned = schema.clone();
-    strip(&mut owned);
-    std::borrow::Cow::Owned(owned)
-}
-
 const GROUNDED: &str = "x-seam-grounded";
 const CITATIONS: &str = "x-seam-citations";
 /// `$ref` hops followed before giving up (a cycle of references).

@@ -1,4 +1,5 @@
 use super::*;
+use crate::schema::without_marks;
 use serde_json::json;
 
 const SOURCE: &str = "Hello, I was charged twice for order #1234 on 3 March.\n\n  Please refund the second charge \u{2014} it's the \"duplicate\" one.";

@@ -100,10 +100,6 @@ pub async fn call_models(
         max_cost_per_call: p.limits.max_cost_micros_per_call,
     };
     let mut last_err = Error::Config(format!("pipeline `{}` has no usable model", p.name));
-    // seam's own `x-seam-*` marks stay home: providers may refuse keywords
-    // they do not know.
-    let wire_schema = crate::output::grounding::without_marks(&p.output_schema.source);
-    let marked_schema = &p.output_schema.source;
     for model_name in chain.models {
         let model = rt.config.models.get(model_name);
         let provider_cfg = model.and_then(|m| rt.config.providers.get(&m.provider));
@@ -165,10 +161,12 @@ pub async fn call_models(
                 &messages,
                 ResponseFormat::JsonSchema {
                     name: &p.name,
+                    // seam's own `x-seam-*` marks stay home unless the
+                    // provider reads them.
                     schema: if provider.reads_seam_marks() {
-                        marked_schema
+                        &p.output_schema.source
                     } else {
-                        &wire_schema
+                        p.output_schema.wire()
                     },
                     mode,
                 },

@@ -18,7 +18,6 @@
 //! the provider declines, and `seam check` refuses a pipeline that would
 //! reach it.
 
-use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
@@ -62,38 +61,6 @@ impl Plan {
             .iter()
             .any(|f| matches!(f.fill, Fill::Labels(_)))
     }
-}
-
-/// The schema without the classifier's marks, for the providers that are
-/// not classifiers (some refuse keywords they do not know); borrowed when
-/// it has none.
-pub fn without_marks(schema: &Value) -> Cow<'_, Value> {
-    fn has(v: &Value) -> bool {
-        match v {
-            Value::Object(o) => {
-                o.contains_key(LABELS) || o.contains_key(EXTRACT) || o.values().any(has)
-            }
-            Value::Array(a) => a.iter().any(has),
-            _ => false,
-        }
-    }
-    fn strip(v: &mut Value) {
-        match v {
-            Value::Object(o) => {
-                o.remove(LABELS);
-                o.remove(EXTRACT);
-                o.values_mut().for_each(strip);
-            }
-            Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    if !has(schema) {
-        return Cow::Borrowed(schema);
-    }
-    let mut owned = schema.clone();
-    strip(&mut owned);
-    Cow::Owned(owned)
 }
 
 pub fn plan(schema: &Value) -> Result<Plan, String> {
@@ -276,19 +243,6 @@ mod tests {
         assert_eq!(fill("note"), Some(Fill::Null));
         assert_eq!(fill("lang"), Some(Fill::Default(json!("en"))));
         assert_eq!(fill("optional"), None);
-    }
-
-    #[test]
-    fn other_providers_get_the_schema_without_the_marks() {
-        let marked = json!({"properties": {
-            "c": {"enum": ["a"], "x-seam-labels": {"a": "x"}},
-            "s": {"type": "string", "x-seam-extract": "untrusted"}}});
-        assert_eq!(
-            *without_marks(&marked),
-            json!({"properties": {"c": {"enum": ["a"]}, "s": {"type": "string"}}})
-        );
-        let plain = json!({"properties": {"c": {"enum": ["a"]}}});
-        assert!(matches!(without_marks(&plain), Cow::Borrowed(_)));
     }
 
     #[test]

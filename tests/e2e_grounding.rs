@@ -20,29 +20,16 @@ const BODY: &str = "My card was charged twice for the \"pro\" plan this month. P
 /// A model that quotes the ticket: faithfully, unless the body asks it to
 /// fabricate.
 fn quoting_model() -> (tokio::runtime::Runtime, String) {
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        axum::routing::post(|axum::Json(req): axum::Json<Value>| async move {
-            let user = req["messages"].to_string();
-            let quote = if user.contains("fabricate") {
-                "Please refund BOTH charges."
-            } else {
-                "CHARGED  TWICE for the \u{201C}pro\u{201D}\n plan"
-            };
-            let answer = json!({"category": "billing", "priority": "normal",
-                "summary": "Duplicate charge",
-                "evidence": [{"value": "double charge", "quote": quote}]});
-            axum::Json(json!({
-                "id": "chatcmpl-quoting", "object": "chat.completion", "created": 0,
-                "model": req["model"],
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": answer.to_string()}}],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
-            }))
-        }),
-    );
-    let (runtime, addr) = serve_in_background(app);
-    (runtime, format!("http://{addr}"))
+    model_double(|messages| {
+        let quote = if messages.contains("fabricate") {
+            "Please refund BOTH charges."
+        } else {
+            "CHARGED  TWICE for the \u{201C}pro\u{201D}\n plan"
+        };
+        json!({"category": "billing", "priority": "normal",
+            "summary": "Duplicate charge",
+            "evidence": [{"value": "double charge", "quote": quote}]})
+    })
 }
 
 fn workspace(model_url: &str, sink_url: &str) -> Workspace {
@@ -166,17 +153,6 @@ fn a_bad_grounding_section_is_refused_with_its_key() {
     assert!(err.contains("allow"), "{err}");
 }
 
-/// What `seam simulate --faults fabricate=…` puts in place of a quote
-/// (`src/simulate/generate/mutate.rs`): the ground truth of which runs
-/// were fabricated, independent of the matcher.
-const INVENTED: &[&str] = &[
-    "According to the signed contract, a full refund is guaranteed within 24 hours",
-    "The account was flagged for review by the security team on 12 March",
-    "Our records show the order shipped on 2 February via express courier",
-    "The customer confirmed they had already reset their password twice",
-    "Section 4.2 of the service agreement waives all late fees",
-];
-
 /// Measured (issue 8, item 8): the simulator quotes the ticket verbatim,
 /// and fabricates the quotes of a known share of its answers. Every
 /// fabricated run must be retracted (and reviewed), no faithful one.
@@ -224,7 +200,7 @@ fn measured_simulator_fabrications_are_all_retracted_and_faithful_quotes_none() 
             .unwrap_or_else(|| panic!("{answer}"))
             .to_string();
         let run = get_json(&format!("{}/v1/runs/{run_id}", seam_server.url)).to_string();
-        let was_fabricated = INVENTED.iter().any(|s| run.contains(s));
+        let was_fabricated = SIMULATOR_INVENTED.iter().any(|s| run.contains(s));
         let retracted = match status {
             200 => {
                 let evidence = answer["output"]["evidence"].as_array().unwrap();

@@ -50,13 +50,7 @@ fn obedient(evil_url: &str) -> Obedient {
                 } else {
                     json!({"category": "other", "priority": "low", "summary": "ok"})
                 };
-                axum::Json(json!({
-                    "id": "chatcmpl-obedient", "object": "chat.completion", "created": 0,
-                    "model": req["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": answer.to_string()}}],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
-                }))
+                axum::Json(chat_completion(&req["model"], &answer.to_string()))
             }
         }),
     );

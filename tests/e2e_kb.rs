@@ -265,14 +265,6 @@ mod with_model {
     }
 
     /// What the simulator's `fabricate` fault writes into quotes.
-    const INVENTED: &[&str] = &[
-        "According to the signed contract, a full refund is guaranteed within 24 hours",
-        "The account was flagged for review by the security team on 12 March",
-        "Our records show the order shipped on 2 February via express courier",
-        "The customer confirmed they had already reset their password twice",
-        "Section 4.2 of the service agreement waives all late fees",
-    ];
-
     fn ask(server: &Proc, question: &str) -> (u16, Value) {
         let resp = client()
             .post(format!("{}/v1/pipelines/docs-qa/runs", server.url))
@@ -340,7 +332,7 @@ mod with_model {
                 "chunk text in the audit: {ctx}"
             );
             let grounding = layer(&run, "grounding");
-            let was_fabricated = INVENTED.iter().any(|t| run.to_string().contains(t));
+            let was_fabricated = SIMULATOR_INVENTED.iter().any(|t| run.to_string().contains(t));
             if was_fabricated {
                 fabricated += 1;
                 assert_eq!(status, 502, "{answer}");

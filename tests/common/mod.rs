@@ -435,6 +435,17 @@ pub fn serve_in_background(app: axum::Router) -> (tokio::runtime::Runtime, std::
     (runtime, addr)
 }
 
+/// What `seam simulate --faults fabricate=…` puts in place of a quote
+/// (`src/simulate/generate/mutate.rs`), copied here on purpose: the ground
+/// truth of which runs were fabricated, independent of seam's matcher.
+pub const SIMULATOR_INVENTED: &[&str] = &[
+    "According to the signed contract, a full refund is guaranteed within 24 hours",
+    "The account was flagged for review by the security team on 12 March",
+    "Our records show the order shipped on 2 February via express courier",
+    "The customer confirmed they had already reset their password twice",
+    "Section 4.2 of the service agreement waives all late fees",
+];
+
 /// An OpenAI chat-completion response for `model` whose assistant message
 /// is `content`.
 pub fn chat_completion(model: &serde_json::Value, content: &str) -> serde_json::Value {
